@@ -1,0 +1,7 @@
+#pragma once
+// Umbrella header: everything public in the optaro core.
+#include <optaro/batch.hpp>
+#include <optaro/implied_vol.hpp>
+#include <optaro/pricing.hpp>
+#include <optaro/status.hpp>
+#include <optaro/version.hpp>
