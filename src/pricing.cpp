@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "black_detail.hpp"
 #include "normal.hpp"
 
 namespace optaro {
@@ -21,7 +22,7 @@ bool valid_inputs(double S, double K, double T, double r, double q, double sigma
 greeks deterministic_greeks(double S, double K, double T, double r, double q, bool is_call) noexcept {
   const double theta_sign = is_call ? 1.0 : -1.0;
   const double dq = std::exp(-q * T), dr = std::exp(-r * T);
-  const double forward_moneyness = std::log(S / K) + (r - q) * T;
+  const double forward_moneyness = detail::log_moneyness(S, K) + (r - q) * T;
   greeks g;
   if (theta_sign * forward_moneyness > 0) {
     g.price = theta_sign * (S * dq - K * dr);
@@ -39,7 +40,7 @@ greeks deterministic_greeks(double S, double K, double T, double r, double q, bo
 
 double bs_price(double S, double K, double T, double r, double q, double sigma, bool is_call) noexcept {
   if (!valid_inputs(S, K, T, r, q, sigma)) return nan;
-  const double x = std::log(S / K) + (r - q) * T;
+  const double x = detail::log_moneyness(S, K) + (r - q) * T;
   const double s = sigma * std::sqrt(T);
   // e^{-rT} sqrt(F K) with F = S e^{(r-q)T}, written so that nothing overflows on the way.
   return std::sqrt(S) * std::sqrt(K) * std::exp(-0.5 * (r + q) * T) * normalised_black(x, s, is_call);
@@ -54,7 +55,7 @@ greeks bs_greeks(double S, double K, double T, double r, double q, double sigma,
   if (s == 0) return deterministic_greeks(S, K, T, r, q, is_call);
 
   const double w = is_call ? 1.0 : -1.0;
-  const double x = std::log(S / K) + (r - q) * T;
+  const double x = detail::log_moneyness(S, K) + (r - q) * T;
   const double d1 = x / s + 0.5 * s;
   const double d2 = d1 - s;
   const double dq = std::exp(-q * T), dr = std::exp(-r * T);
