@@ -31,7 +31,8 @@ constexpr double converged_step = 1e-5;
 using no_throw_policy = boost::math::policies::policy<
     boost::math::policies::domain_error<boost::math::policies::ignore_error>,
     boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>,
+    boost::math::policies::promote_double<false>>;  // long double is slower and not needed for a guess
 
 // Phi^{-1}(p) for 0 < p < 1.
 double inverse_norm_cdf(double p) noexcept {
@@ -62,41 +63,55 @@ double householder_step(double nu, double h2, double h3) noexcept {
 iv_result solve_out_of_the_money(double beta, double x) noexcept {
   const double bmax = std::exp(0.5 * x);
   const double s_c = std::sqrt(-2 * x);  // inflection point of b(s)
-  const double b_c = detail::otm_black(x, s_c);
+  // At s_c, h = -t: b_c = bmax (1 - erfcx(sqrt|x|)) / 2 and db/ds = bmax / sqrt(2 pi), in closed form.
+  const double b_c = 0.5 * bmax * (1 - detail::erfcx(std::sqrt(-x)));
+  const double vega_c = inv_sqrt_2pi * bmax;
   const bool lower = beta < b_c;
 
-  // Initial guess and bracket: the tangent at s_c bounds s from above in the (convex) lower region
-  // and from below in the (concave) upper region.
-  const double vc = s_c > 0 ? std::exp(detail::ln_normalised_vega(x, s_c)) : inv_sqrt_2pi;
-  const double s_tangent = s_c + (beta - b_c) / vc;
+  // Bracket: the tangent at s_c bounds s from above in the (convex) lower region and from below in the
+  // (concave) upper region.
+  const double delta = beta - b_c;
+  const double s_tangent = s_c + delta / vega_c;
   double lo = 0, hi = std::numeric_limits<double>::infinity();
-  double s;
-  const double ln_beta = std::log(beta);
   const double complement_beta = bmax - beta;
-  const double ln_complement_beta = std::log(complement_beta);
+  // Only the branch's own target is needed.
+  const double ln_target = lower ? std::log(beta) : std::log(complement_beta);
+  // Initial guess. Near b_c, the inverse function's Taylor series: b''(s_c) = 0 and b'''(s_c) = -vega
+  // give s = s_c + delta/v + delta^3/(6 v^3) + O(delta^4), within 3% over [b_c/4, b_c + (bmax-b_c)/3].
+  // Further out, the lower map (deep out of the money) or the upper map (close to bmax).
+  const double s_cubic = s_tangent + delta * delta * delta / (6 * vega_c * vega_c * vega_c);
+  double s;
   if (lower) {
-    hi = s_c;
-    if (s_tangent > 0) hi = s_tangent;
-    const double s_map = inverse_lower_map(x, beta);
-    s = (s_map > 0 && s_map < hi) ? s_map : 0.5 * hi;
+    hi = s_tangent > 0 ? s_tangent : s_c;
+    if (beta >= 0.25 * b_c) {
+      s = s_cubic;
+    } else {
+      const double s_map = inverse_lower_map(x, beta);
+      s = (s_map > 0 && s_map < hi) ? s_map : 0.5 * hi;
+    }
   } else {
-    lo = s_c;
-    if (s_tangent > lo) lo = s_tangent;
-    const double s_map = inverse_upper_map(x, complement_beta);
-    s = (s_map > lo) ? s_map : lo;
+    lo = s_tangent > s_c ? s_tangent : s_c;
+    if (delta <= (bmax - b_c) * (1.0 / 3.0)) {
+      s = s_cubic;
+    } else {
+      const double s_map = inverse_upper_map(x, complement_beta);
+      s = s_map > lo ? s_map : lo;
+    }
   }
+  if (!(s > lo && s < hi)) s = lower ? 0.5 * (lo + hi) : lo;
 
   for (int i = 0; i < max_iterations; ++i) {
-    const double r2 = x * x / (s * s * s) - 0.25 * s;  // b''/b'
-    const double r3 = r2 * r2 - 3 * x * x / (s * s * s * s) - 0.25;  // b'''/b'
+    const double inv_s = 1 / s, h2_over_s = x * x * inv_s * inv_s * inv_s;
+    const double r2 = h2_over_s - 0.25 * s;                   // b''/b'
+    const double r3 = r2 * r2 - 3 * h2_over_s * inv_s - 0.25;  // b'''/b'
     double step;
     bool below;  // b(s) < beta
     if (lower) {
       const detail::scaled_black sb = detail::otm_black_scaled(x, s);
       const double L = std::log(sb.b_over_vega) + sb.ln_vega;  // ln b(s)
       const double lam = 1 / sb.b_over_vega;                   // b'/b
-      below = L < ln_beta;
-      const double nu = L * (ln_beta - L) / (ln_beta * lam);
+      below = L < ln_target;
+      const double nu = L * (ln_target - L) / (ln_target * lam);
       const double h2 = r2 - lam * (1 + 2 / L);
       const double h3 = r3 + 2 * lam * lam * (1 + 3 / L * (1 + 1 / L)) - 3 * lam * r2 * (1 + 2 / L);
       step = householder_step(nu, h2, h3);
@@ -104,8 +119,8 @@ iv_result solve_out_of_the_money(double beta, double x) noexcept {
       const detail::scaled_black cb = detail::otm_black_complement_scaled(x, s);
       const double ln_complement = std::log(cb.b_over_vega) + cb.ln_vega;
       const double mu = 1 / cb.b_over_vega;  // b'/(bmax - b)
-      below = ln_complement > ln_complement_beta;
-      const double nu = (ln_complement - ln_complement_beta) / mu;
+      below = ln_complement > ln_target;
+      const double nu = (ln_complement - ln_target) / mu;
       step = householder_step(nu, r2 + mu, r3 + 3 * mu * r2 + 2 * mu * mu);
     }
     if (below) {
