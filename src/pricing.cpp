@@ -72,13 +72,14 @@ greeks bs_greeks(double S, double K, double T, double r, double q, double sigma,
   g.rho = w * K * T * dr * cdf2;
   g.vanna = -dq * pdf1 * d2 / sigma;
   g.volga = g.vega * d1 * d2 / sigma;
-  // d(d1)/dt and d(d2)/dt in calendar time (t = -T).
+  // Time derivatives in calendar time t = -T (the sign convention of theta), checked against finite
+  // differences and the mpmath references.
   const double drift = (r - q) * T;
   g.charm = w * q * dq * cdf1 - dq * pdf1 * (2 * drift - d2 * s) / (2 * T * s);
   g.speed = -g.gamma / S * (d1 / s + 1);
   g.zomma = g.gamma * (d1 * d2 - 1) / sigma;
-  g.color = -dq * pdf1 / (2 * S * T * s) * (2 * q * T + 1 + d1 * (2 * drift - d2 * s) / s);
-  g.veta = -s_dq_pdf1 * sqrt_t * (q + (r - q) * d1 / s - (1 + d1 * d2) / (2 * T));
+  g.color = dq * pdf1 / (2 * S * T * s) * (2 * q * T + 1 + d1 * (2 * drift - d2 * s) / s);
+  g.veta = s_dq_pdf1 * sqrt_t * (q + (r - q) * d1 / s - (1 + d1 * d2) / (2 * T));
   return g;
 }
 
