@@ -15,6 +15,10 @@ enum class status : std::uint8_t {
   not_converged = 5,    ///< the iteration did not meet its tolerance (never seen in tests; reported, not hidden)
 };
 
+/// Every status, in value order (for bindings and tests that enumerate them).
+inline constexpr status all_statuses[] = {status::ok,          status::zero_time_value, status::below_intrinsic,
+                                          status::above_maximum, status::invalid_input,   status::not_converged};
+
 /// Stable lower-case name of a status ("ok", "zero_time_value", ...), as used in messages.
 constexpr std::string_view to_string(status s) noexcept {
   switch (s) {

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Every optaro benchmark in one go, raw output kept:
+#   1. build the C++ benchmarks (Release, own build directory, ccache when installed);
+#   2. run them with repetitions (Google Benchmark, JSON + console output);
+#   3. make a venv with optaro (pip install of this checkout) and the pinned peers;
+#   4. run bench/compare_peers.py;
+#   5. write summary.md (the tables of docs/performance.md) and machine.txt.
+# Results go to bench/results/<UTC time>/ (git-ignored); bench/results/latest points at the newest.
+#
+#   bench/run.sh                    full run (about 10 minutes on a 2-core VM)
+#   bench/run.sh --quick            small option set, 2 repetitions: checks that everything runs
+#   bench/run.sh --native           also compile with -march=native (own build dir; not the wheel's flags)
+#   bench/run.sh --cpp-only | --peers-only
+# Environment: REPETITIONS (5), ROUNDS (7), JOBS (2), BUILD_DIR (build-bench), VENV (BUILD_DIR/venv),
+#   PYTHON (python3) for the venv.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+quick=0 native=0 run_cpp=1 run_peers=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    --native) native=1 ;;
+    --cpp-only) run_peers=0 ;;
+    --peers-only) run_cpp=0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+repetitions="${REPETITIONS:-5}" rounds="${ROUNDS:-7}" jobs="${JOBS:-2}"
+options=1000000 loop_options=20000
+if (( quick )); then
+  repetitions=2 rounds=2 options=20000 loop_options=2000
+fi
+build_dir="${BUILD_DIR:-$repo/build-bench}"
+cxx_flags=""
+if (( native )); then
+  build_dir="${build_dir}-native"
+  cxx_flags="-march=native"
+fi
+venv="${VENV:-$build_dir/venv}"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+out="$repo/bench/results/$stamp"
+mkdir -p "$out"
+ln -sfn "$stamp" "$repo/bench/results/latest"
+echo "run.sh: results in $out"
+
+# ---- the machine -------------------------------------------------------------------------------------
+{
+  echo "date (UTC): $stamp"
+  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p')"
+  echo "cpus: $(nproc) ($(lscpu | sed -n 's/^Thread(s) per core: *//p') thread(s) per core)"
+  echo "kernel: $(uname -srm)"
+  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "compiler: $(c++ --version | head -n1)"
+  echo "cmake: $(cmake --version | head -n1)"
+  echo "python: $("${PYTHON:-python3}" --version 2>&1)"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "git: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet HEAD -- src include 2>/dev/null || echo ' + uncommitted changes in src/ or include/')"
+  echo "options: $options (QuantLib loops: $loop_options); repetitions: $repetitions; rounds: $rounds; native: $native"
+} > "$out/machine.txt"
+
+# ---- C++ ---------------------------------------------------------------------------------------------
+if (( run_cpp )); then
+  launcher=()
+  if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+  nice -n 10 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+    -DOPTARO_BUILD_BENCHMARKS=ON -DOPTARO_BUILD_TESTS=OFF -DOPTARO_BUILD_EXAMPLES=OFF \
+    -DOPTARO_BUILD_PYTHON=OFF "${launcher[@]}" -DCMAKE_CXX_FLAGS="$cxx_flags" > "$out/cmake-configure.log"
+  nice -n 10 cmake --build "$build_dir" -j "$jobs" --target optaro_bench_pricing > "$out/cmake-build.log"
+  {
+    echo "build type: $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt")"
+    echo "CMAKE_CXX_FLAGS: '$(sed -n 's/^CMAKE_CXX_FLAGS:STRING=//p' "$build_dir/CMakeCache.txt")'"
+    echo "CMAKE_CXX_FLAGS_RELEASE: '$(sed -n 's/^CMAKE_CXX_FLAGS_RELEASE:STRING=//p' "$build_dir/CMakeCache.txt")'"
+  } >> "$out/machine.txt"
+
+  bench_exe="$(find "$build_dir" -name optaro_bench_pricing -type f -perm -u+x | head -n1)"
+  echo "run.sh: $bench_exe --benchmark_repetitions=$repetitions (OPTARO_BENCH_OPTIONS=$options)"
+  OPTARO_BENCH_OPTIONS="$options" "$bench_exe" \
+    --benchmark_repetitions="$repetitions" \
+    --benchmark_out="$out/gbench.json" --benchmark_out_format=json | tee "$out/gbench.txt"
+fi
+
+# ---- Python: optaro against its peers ------------------------------------------------------------------
+if (( run_peers )); then
+  if [[ ! -x "$venv/bin/python" ]]; then
+    "${PYTHON:-python3}" -m venv "$venv"
+  fi
+  pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+  "${pip[@]}" install -r "$repo/bench/requirements-peers.txt" scikit-build-core
+  # This checkout, rebuilt every run (the numerics may have changed since the last one). No build
+  # isolation: the venv already has the build backend, and the build uses the system CMake.
+  CMAKE_BUILD_PARALLEL_LEVEL="$jobs" CMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)" \
+    nice -n 10 "${pip[@]}" install --no-build-isolation --force-reinstall --no-deps "$repo"
+  "$venv/bin/python" -m pip freeze --disable-pip-version-check > "$out/pip-freeze.txt"
+  (cd "$out" && "$venv/bin/python" "$repo/bench/compare_peers.py" --options "$options" \
+      --loop-options "$loop_options" --rounds "$rounds" --json "$out/peers.json") | tee "$out/peers.txt"
+fi
+
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
+"${PYTHON:-python3}" "$repo/bench/summarize.py" "$out" > "$out/summary.md"
+echo "run.sh: wrote $out/summary.md"

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Markdown tables for docs/performance.md from one bench/run.sh result folder (standard library only).
+
+    python3 bench/summarize.py bench/results/latest        # reads gbench.json and peers.json there
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+# Targets of issue 2 (benchmarks, not tests).
+IV_NS_TARGET = 300.0
+VOLLIB_RATIO_TARGET = 5.0
+BLACK_EVALS_TARGET = 3.0
+
+ROWS = [
+    ("BM_price_batch", "price", "bs_price_batch"),
+    ("BM_greeks_batch_all", "price + all 12 Greeks", "bs_greeks_batch, 13 columns"),
+    ("BM_implied_vol_batch", "implied vol, all rows", "implied_vol_batch"),
+    ("BM_implied_vol_batch_time_value_rows", "implied vol, rows with time value", "implied_vol_batch, status ok rows only"),
+    ("BM_normalised_black", "normalised Black b(x, s)", "normalised_black"),
+    ("BM_normalised_implied_vol", "normalised implied vol", "normalised_implied_vol"),
+    ("BM_price_scalar_loop", "price, scalar loop", "bs_price"),
+    ("BM_greeks_scalar_loop", "price + Greeks, scalar loop", "bs_greeks"),
+    ("BM_implied_vol_scalar_loop", "implied vol, scalar loop", "implied_vol"),
+]
+
+
+def met(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def gbench_tables(path: Path) -> tuple[list[str], dict[str, dict[str, float]]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    per: dict[str, dict[str, float]] = {}
+    reps: dict[str, int] = {}
+    for b in data["benchmarks"]:
+        if b.get("run_type") != "aggregate" or "per_option" not in b:
+            continue
+        per.setdefault(b["run_name"], {})[b["aggregate_name"]] = b["per_option"] * 1e9
+        if "ok_share" in b:
+            per[b["run_name"]]["ok_share"] = b["ok_share"]
+        reps[b["run_name"]] = b.get("repetitions", 0)
+    ctx = data["context"]
+    lines = [
+        f"Options: {int(ctx.get('options', 0)):,}; {ctx.get('option_set', '')}. "
+        f"CPU time per option over {max(reps.values(), default=0)} repetitions.",
+        "",
+        "| benchmark | API | median ns/option | best ns/option | cv |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, title, api in ROWS:
+        if name not in per:
+            continue
+        p = per[name]
+        cv = f"{p['cv'] / 1e9 * 100:.1f} %" if "cv" in p else "-"
+        lines.append(f"| {title} | `{api}` | {p['median']:.1f} | {p['min']:.1f} | {cv} |")
+    if "ok_share" in per.get("BM_implied_vol_batch", {}):
+        share = per["BM_implied_vol_batch"]["ok_share"]
+        lines += ["", f"Rows of the IV input whose price keeps time value (status ok): {share * 100:.1f} %; the "
+                      "others (price at intrinsic in double precision) leave the solver early."]
+    return lines, per
+
+
+def peer_tables(path: Path) -> tuple[list[str], dict[str, dict]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    titles = {"iv": "implied vol", "price": "price", "greeks": "Greeks"}
+    lines = [
+        f"{data['options']:,} options ({data['loop_options']:,} for the QuantLib loops), {data['rounds']} rounds "
+        f"alternating between libraries; wall time, one thread. Ratio = peer / optaro (above 1: optaro faster). "
+        f"numba cache: {data.get('numba_cache', '?')}.",
+        "",
+        "| task | library | options | median ns/option | best ns/option | ratio (median) | ratio (best) | first call s | sanity vs optaro |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    by_key: dict[str, dict] = {}
+    order = {"iv": 0, "price": 1, "greeks": 2}
+    for c in sorted(data["cases"], key=lambda c: order[c["task"]]):
+        by_key[f"{c['library']}/{c['task']}"] = c
+        s = c.get("sanity") or {}
+        diff = s.get("max_abs_diff_vs_optaro")
+        if isinstance(diff, dict):
+            name, worst = max(diff.items(), key=lambda kv: kv[1])
+            check = f"max abs diff {worst:.1e} ({name})"
+        elif diff is not None:
+            check = f"max abs diff {diff:.1e}"
+            if "rows_off_by_more_than_1e-6_relative" in s:
+                check = (f"σ: max abs diff {diff:.1e}, {s['rows_off_by_more_than_1e-6_relative']:,} of "
+                         f"{s['rows']:,} rows off by > 1e-6 rel.; repriced: max rel. error "
+                         f"{s['max_rel_price_residual']:.1e}; NaN on {s['nan_on_optaro_ok_rows']}, 0 on "
+                         f"{s.get('zero_on_optaro_ok_rows', '?')} ok rows")
+        else:
+            check = ""
+        rm = f"{c['ratio_median']:.2f}" if c.get("ratio_median") else "-"
+        rb = f"{c['ratio_best']:.2f}" if c.get("ratio_best") else "-"
+        lines.append(
+            f"| {titles[c['task']]} | {c['library']} | {c['options']:,} | {c['median_ns_per_option']:.1f} | "
+            f"{c['best_ns_per_option']:.1f} | {rm} | {rb} | {c['first_call_s']:.3f} | {check} |")
+    notes = [f"- {c['library']}, {titles[c['task']]}: {c['note']}" for c in data["cases"] if c.get("note")]
+    lines += [""] + notes
+    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items())]
+    return lines, by_key
+
+
+def targets(per: dict[str, dict[str, float]], peers: dict[str, dict]) -> list[str]:
+    lines = ["| target | measured | status |", "|---|---|---|"]
+    iv = per.get("BM_implied_vol_batch", {})
+    iv_tv = per.get("BM_implied_vol_batch_time_value_rows", {})
+    price = per.get("BM_price_batch", {})
+    nb, niv = per.get("BM_normalised_black", {}), per.get("BM_normalised_implied_vol", {})
+    if iv:
+        status = met(iv["median"] <= IV_NS_TARGET)
+        if iv["median"] <= IV_NS_TARGET < iv_tv.get("median", 0.0):
+            status += " on the issue's option set; not on the rows with time value alone"
+        lines.append(f"| implied vol <= {IV_NS_TARGET:.0f} ns/option, one thread (C++) | {iv['median']:.0f} ns all rows, "
+                     f"{iv_tv.get('median', float('nan')):.0f} ns rows with time value (medians) | {status} |")
+    pvv = peers.get("py_vollib_vectorized/iv")
+    if pvv:
+        kernel = peers.get("py_vollib_vectorized kernel/iv")
+        extra = f"; numba kernel alone {kernel['ratio_median']:.1f}x" if kernel else ""
+        lines.append(f"| >= {VOLLIB_RATIO_TARGET:.0f}x py_vollib_vectorized (implied vol, Python) | "
+                     f"{pvv['ratio_median']:.1f}x (median), {pvv['ratio_best']:.1f}x (best){extra} | "
+                     f"{met(pvv['ratio_median'] >= VOLLIB_RATIO_TARGET)} |")
+    if iv and price:
+        batch = iv["median"] / price["median"]
+        normal = niv["median"] / nb["median"] if nb and niv else float("nan")
+        lines.append(f"| <= {BLACK_EVALS_TARGET:.0f} Black evaluations per implied vol | {batch:.1f} "
+                     f"(implied_vol_batch / bs_price_batch); {normal:.1f} (normalised_implied_vol / "
+                     f"normalised_black) | {met(batch <= BLACK_EVALS_TARGET)} |")
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    folder = Path(argv[1])
+    out: list[str] = []
+    per: dict[str, dict[str, float]] = {}
+    peers: dict[str, dict] = {}
+    if (folder / "gbench.json").exists():
+        lines, per = gbench_tables(folder / "gbench.json")
+        out += ["### Google Benchmark (C++)", ""] + lines + [""]
+    if (folder / "peers.json").exists():
+        lines, peers = peer_tables(folder / "peers.json")
+        out += ["### Peers (Python, bench/compare_peers.py)", ""] + lines + [""]
+    out += ["### Targets", ""] + targets(per, peers)
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,39 @@
+"""optaro: options analytics over numpy arrays, on a C++20 core.
+
+Black-Scholes-Merton (spot S, rate r, dividend yield q) and Black-76 (forward F, discount rate r)
+prices, Greeks and implied volatilities. Every function broadcasts its arguments like a numpy ufunc,
+releases the GIL while the C++ kernel runs, and returns a float for scalar arguments.
+
+Units: T in years, r and q continuously compounded per year, sigma per square root of a year.
+Greeks are raw derivatives (vega per 1.00 of vol, theta per year, rho per 1.00 of rate) unless
+``trader_units=True`` asks for vol/rate points and calendar days; see :func:`bs_greeks`. Implied
+volatilities are NaN where no volatility attains the price (0.0 at the intrinsic value), with the
+reason available as a :class:`Status`; see :func:`implied_vol`.
+
+>>> import optaro
+>>> round(optaro.bs_price(100.0, 100.0, 1.0, 0.05, 0.0, 0.2, "c"), 6)
+10.450584
+"""
+
+from __future__ import annotations
+
+from ._core import version as _core_version
+from ._implied_vol import black76_implied_vol, implied_vol
+from ._pricing import GREEK_NAMES, black76_greeks, black76_price, bs_greeks, bs_price
+from ._status import Status
+
+#: The version of optaro, the same as that of the C++ library inside (``optaro::version()``) and of the
+#: wheel's metadata: all three come from CMake's ``project(optaro VERSION ...)``.
+__version__: str = _core_version()
+
+__all__ = [
+    "GREEK_NAMES",
+    "Status",
+    "__version__",
+    "black76_greeks",
+    "black76_implied_vol",
+    "black76_price",
+    "bs_greeks",
+    "bs_price",
+    "implied_vol",
+]
