@@ -2,9 +2,10 @@
 // normalised Black function, on the fixed option set of bench_inputs.hpp (1M options by default).
 //
 // Every benchmark reports `per_option` (CPU time per option, in seconds: the console shows "45.6ns")
-// and items_per_second. Repetitions are on by default (5, aggregates only on the console, every
-// repetition in --benchmark_out files) with a `min` statistic next to mean/median/stddev/cv: the
-// machines are shared and noisy, so read the median and the min, never one run.
+// and items_per_second. Repetitions are on by default (10, interleaved at random between the
+// benchmarks, aggregates only on the console, every repetition in --benchmark_out files) with a `min`
+// statistic next to mean/median/stddev/cv: the machines are shared and noisy, so read the median and
+// the min, never one run.
 //
 //   optaro_bench_pricing [google-benchmark flags]    e.g. --benchmark_filter=implied_vol
 //   OPTARO_BENCH_OPTIONS=10000 optaro_bench_pricing  a smaller set, for a quick check
@@ -100,9 +101,8 @@ const dataset& data() {
 // inverted iteration-invariant rate. Its `min` aggregate is the best repetition.
 void set_per_option_counters(benchmark::State& state, std::size_t options) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(options));
-  state.counters["per_option"] =
-      benchmark::Counter(static_cast<double>(options),
-                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["per_option"] = benchmark::Counter(
+      static_cast<double>(options), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,8 +172,7 @@ void BM_normalised_black(benchmark::State& state) {
   const std::size_t n = d.x.size();
   std::vector<double> out(n);
   for (auto _ : state) {
-    for (std::size_t i = 0; i < n; ++i)
-      out[i] = optaro::normalised_black(d.x[i], d.s[i], d.all.is_call[i] != 0);
+    for (std::size_t i = 0; i < n; ++i) out[i] = optaro::normalised_black(d.x[i], d.s[i], d.all.is_call[i] != 0);
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
@@ -242,9 +241,7 @@ void BM_implied_vol_scalar_loop(benchmark::State& state) {
   set_per_option_counters(state, n);
 }
 
-double min_of(const std::vector<double>& v) {
-  return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end());
-}
+double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
 
 void configure(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond)->ComputeStatistics("min", min_of);
@@ -263,11 +260,15 @@ BENCHMARK(BM_implied_vol_scalar_loop)->Apply(configure);
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Defaults first, so that the same flags given on the command line override them.
+  // Defaults first, so that the same flags given on the command line override them. Repetitions
+  // run in random order across benchmarks, so that a burst of load from other processes on a shared
+  // machine spreads over all of them instead of skewing one (and the ratios between them).
   std::vector<char*> args{argv[0]};
-  std::string repetitions = "--benchmark_repetitions=5";
+  std::string repetitions = "--benchmark_repetitions=10";
+  std::string interleave = "--benchmark_enable_random_interleaving=true";
   std::string aggregates = "--benchmark_display_aggregates_only=true";
   args.push_back(repetitions.data());
+  args.push_back(interleave.data());
   args.push_back(aggregates.data());
   for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
   int count = static_cast<int>(args.size());
@@ -278,10 +279,10 @@ int main(int argc, char** argv) {
 
   benchmark::AddCustomContext("optaro_version", std::string(optaro::version()));
   benchmark::AddCustomContext("options", std::to_string(option_count()));
-  benchmark::AddCustomContext(
-      "option_set", "mt19937_64 seed " + std::to_string(optaro_bench::kSeed) +
-                        "; S=F=100, r=q=0; K log-uniform [50,200]; T log-uniform [1/365,2]; "
-                        "sigma uniform [0.05,1]; call/put from the top bit (bench/bench_inputs.hpp)");
+  benchmark::AddCustomContext("option_set",
+                              "mt19937_64 seed " + std::to_string(optaro_bench::kSeed) +
+                                  "; S=F=100, r=q=0; K log-uniform [50,200]; T log-uniform [1/365,2]; "
+                                  "sigma uniform [0.05,1]; call/put from the top bit (bench/bench_inputs.hpp)");
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -11,7 +11,7 @@
 #   bench/run.sh --quick            small option set, 2 repetitions: checks that everything runs
 #   bench/run.sh --native           also compile with -march=native (own build dir; not the wheel's flags)
 #   bench/run.sh --cpp-only | --peers-only
-# Environment: REPETITIONS (5), ROUNDS (7), JOBS (2), BUILD_DIR (build-bench), VENV (BUILD_DIR/venv),
+# Environment: REPETITIONS (10), ROUNDS (7), JOBS (2), BUILD_DIR (build-bench), VENV (BUILD_DIR/venv),
 #   PYTHON (python3) for the venv.
 set -euo pipefail
 
@@ -28,7 +28,7 @@ for arg in "$@"; do
   esac
 done
 
-repetitions="${REPETITIONS:-5}" rounds="${ROUNDS:-7}" jobs="${JOBS:-2}"
+repetitions="${REPETITIONS:-10}" rounds="${ROUNDS:-7}" jobs="${JOBS:-2}"
 options=1000000 loop_options=20000
 if (( quick )); then
   repetitions=2 rounds=2 options=20000 loop_options=2000

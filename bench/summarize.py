@@ -18,17 +18,14 @@ ROWS = [
     ("BM_price_batch", "price", "bs_price_batch"),
     ("BM_greeks_batch_all", "price + all 12 Greeks", "bs_greeks_batch, 13 columns"),
     ("BM_implied_vol_batch", "implied vol, all rows", "implied_vol_batch"),
-    ("BM_implied_vol_batch_time_value_rows", "implied vol, rows with time value", "implied_vol_batch, status ok rows only"),
+    ("BM_implied_vol_batch_time_value_rows", "implied vol, rows with time value",
+     "implied_vol_batch, status ok rows only"),
     ("BM_normalised_black", "normalised Black b(x, s)", "normalised_black"),
     ("BM_normalised_implied_vol", "normalised implied vol", "normalised_implied_vol"),
     ("BM_price_scalar_loop", "price, scalar loop", "bs_price"),
     ("BM_greeks_scalar_loop", "price + Greeks, scalar loop", "bs_greeks"),
     ("BM_implied_vol_scalar_loop", "implied vol, scalar loop", "implied_vol"),
 ]
-
-
-def met(ok: bool) -> str:
-    return "**met**" if ok else "**not met**"
 
 
 def gbench_tables(path: Path) -> tuple[list[str], dict[str, dict[str, float]]]:
@@ -71,7 +68,8 @@ def peer_tables(path: Path) -> tuple[list[str], dict[str, dict]]:
         f"alternating between libraries; wall time, one thread. Ratio = peer / optaro (above 1: optaro faster). "
         f"numba cache: {data.get('numba_cache', '?')}.",
         "",
-        "| task | library | options | median ns/option | best ns/option | ratio (median) | ratio (best) | first call s | sanity vs optaro |",
+        "| task | library | options | median ns/option | best ns/option | ratio (median) | ratio (best) "
+        "| first call s | sanity vs optaro |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     by_key: dict[str, dict] = {}
@@ -103,31 +101,47 @@ def peer_tables(path: Path) -> tuple[list[str], dict[str, dict]]:
     return lines, by_key
 
 
+def verdict(median_ok: bool, best_ok: bool) -> str:
+    """Met on the median; borderline when the median and the best repetition disagree (noise decides)."""
+    if median_ok and best_ok:
+        return "**met**"
+    if median_ok or best_ok:
+        return "**borderline** (met on the " + ("median" if median_ok else "best") + " only)"
+    return "**not met**"
+
+
 def targets(per: dict[str, dict[str, float]], peers: dict[str, dict]) -> list[str]:
-    lines = ["| target | measured | status |", "|---|---|---|"]
+    lines = ["| target | measured (median; best) | status |", "|---|---|---|"]
     iv = per.get("BM_implied_vol_batch", {})
     iv_tv = per.get("BM_implied_vol_batch_time_value_rows", {})
     price = per.get("BM_price_batch", {})
     nb, niv = per.get("BM_normalised_black", {}), per.get("BM_normalised_implied_vol", {})
     if iv:
-        status = met(iv["median"] <= IV_NS_TARGET)
-        if iv["median"] <= IV_NS_TARGET < iv_tv.get("median", 0.0):
-            status += " on the issue's option set; not on the rows with time value alone"
-        lines.append(f"| implied vol <= {IV_NS_TARGET:.0f} ns/option, one thread (C++) | {iv['median']:.0f} ns all rows, "
-                     f"{iv_tv.get('median', float('nan')):.0f} ns rows with time value (medians) | {status} |")
+        status = verdict(iv["median"] <= IV_NS_TARGET, iv["min"] <= IV_NS_TARGET)
+        if iv_tv:
+            status += "; rows with time value alone: " + verdict(iv_tv["median"] <= IV_NS_TARGET,
+                                                                  iv_tv["min"] <= IV_NS_TARGET)
+        tv_median, tv_best = iv_tv.get("median", float("nan")), iv_tv.get("min", float("nan"))
+        lines.append(f"| implied vol <= {IV_NS_TARGET:.0f} ns/option, one thread (C++ `implied_vol_batch`) | "
+                     f"all rows {iv['median']:.0f} ns; {iv['min']:.0f} ns. Rows with time value "
+                     f"{tv_median:.0f} ns; {tv_best:.0f} ns | {status} |")
     pvv = peers.get("py_vollib_vectorized/iv")
     if pvv:
         kernel = peers.get("py_vollib_vectorized kernel/iv")
-        extra = f"; numba kernel alone {kernel['ratio_median']:.1f}x" if kernel else ""
-        lines.append(f"| >= {VOLLIB_RATIO_TARGET:.0f}x py_vollib_vectorized (implied vol, Python) | "
-                     f"{pvv['ratio_median']:.1f}x (median), {pvv['ratio_best']:.1f}x (best){extra} | "
-                     f"{met(pvv['ratio_median'] >= VOLLIB_RATIO_TARGET)} |")
+        extra = (f". Its numba kernel alone: {kernel['ratio_median']:.1f}x; {kernel['ratio_best']:.1f}x"
+                 if kernel else "")
+        status = verdict(pvv["ratio_median"] >= VOLLIB_RATIO_TARGET, pvv["ratio_best"] >= VOLLIB_RATIO_TARGET)
+        lines.append(f"| >= {VOLLIB_RATIO_TARGET:.0f}x faster than py_vollib_vectorized (implied vol, Python) | "
+                     f"{pvv['ratio_median']:.1f}x; {pvv['ratio_best']:.1f}x{extra} | {status} |")
     if iv and price:
-        batch = iv["median"] / price["median"]
-        normal = niv["median"] / nb["median"] if nb and niv else float("nan")
-        lines.append(f"| <= {BLACK_EVALS_TARGET:.0f} Black evaluations per implied vol | {batch:.1f} "
-                     f"(implied_vol_batch / bs_price_batch); {normal:.1f} (normalised_implied_vol / "
-                     f"normalised_black) | {met(batch <= BLACK_EVALS_TARGET)} |")
+        batch_m, batch_b = iv["median"] / price["median"], iv["min"] / price["min"]
+        status = verdict(batch_m <= BLACK_EVALS_TARGET, batch_b <= BLACK_EVALS_TARGET)
+        normal = ""
+        if nb and niv:
+            normal = (f". Normalised functions (normalised_implied_vol / normalised_black): "
+                      f"{niv['median'] / nb['median']:.1f}; {niv['min'] / nb['min']:.1f}")
+        lines.append(f"| <= {BLACK_EVALS_TARGET:.0f} Black evaluations' time per implied vol | implied_vol_batch / "
+                     f"bs_price_batch: {batch_m:.1f}; {batch_b:.1f}{normal} | {status} |")
     return lines
 
 

@@ -160,9 +160,14 @@ iv_result bs_implied_vol(double price, double S, double K, double T, double r, d
   }
   const double w = is_call ? 1.0 : -1.0;
   const double discounted_spot = S * std::exp(-q * T), discounted_strike = K * std::exp(-r * T);
-  // Intrinsic value and bounds in price space, so that a price exactly at intrinsic is recognised.
+  // Intrinsic value and bounds in price space. The intrinsic value itself carries a rounding error of a
+  // few ulps of S e^{-qT} + K e^{-rT}; a price below it by no more than that is indistinguishable from
+  // one at intrinsic (a deep in-the-money price from any double-precision pricer lands there).
   const double intrinsic = std::fmax(w * (discounted_spot - discounted_strike), 0.0);
-  if (price == intrinsic) return {0.0, status::zero_time_value};
+  const double intrinsic_rounding = 4 * std::numeric_limits<double>::epsilon() * (discounted_spot + discounted_strike);
+  if (price <= intrinsic && (price == intrinsic || intrinsic - price <= intrinsic_rounding)) {
+    return {0.0, status::zero_time_value};
+  }
   if (price < intrinsic) return {nan, status::below_intrinsic};
   if (price >= (is_call ? discounted_spot : discounted_strike)) return {nan, status::above_maximum};
 

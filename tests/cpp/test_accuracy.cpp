@@ -459,30 +459,7 @@ TEST(AccuracyImpliedVol, UnattainablePricesGiveTheirStatus) {
 
 // ---- the Black function --------------------------------------------------------------------------
 
-// normalised_black at exact double (x, s): no input rounding, so the only excuse is the conditioning
-// of b in its own arguments, |x d(ln b)/dx| + |s d(ln b)/ds| <~ h^2 + t^2 (h = x/s, t = s/2): the bar
-// is eps (32 + 4 (h^2 + t^2)). A textbook two-term erfc formula loses up to ~3e-10 relative here.
-TEST(AccuracyBlack, NormalisedBlackWithinItsConditioning) {
-  const csv_table t = csv_table::read("normalised_black.csv");
-  const auto x = t.col("x"), s = t.col("s"), b = t.col("b");
-  const auto call = t.col_flag("is_call");
-  failure_log log("normalised_black.csv");
-  double worst = 0;
-  for (std::size_t i = 0; i < t.rows(); ++i) {
-    const double got = optaro::normalised_black(x[i], s[i], call[i] != 0);
-    const double h = x[i] / s[i], half_s = s[i] / 2;
-    const double tol = eps * (32 + 4 * (h * h + half_s * half_s));
-    const double rel = std::abs(got - b[i]) / b[i];
-    worst = std::max(worst, std::isnan(rel) ? std::numeric_limits<double>::infinity() : rel / eps);
-    log.checked();
-    if (!(rel <= tol)) {
-      log.fail(rel / tol, "x=" + g17(x[i]) + " s=" + g17(s[i]) + (call[i] ? " call" : " put") + " got=" + g17(got) +
-                              " ref=" + g17(b[i]) + " rel=" + g3(rel) + " tol=" + g3(tol));
-    }
-  }
-  std::cout << "[ accuracy ] normalised_black.csv: worst relative error " << g3(worst) << " eps\n";
-  log.expect_none();
-}
+// normalised_black itself is scored against its condition numbers in test_normalised_black.cpp.
 
 // Black-76 prices (r = 0) out of and in the money against the exact prices of the Black-form IV sets:
 // the relative error must stay within the conditioning of the price in x and s (x = log(F/K) itself is

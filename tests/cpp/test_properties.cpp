@@ -562,4 +562,26 @@ TEST(Properties, LengthMismatchNamesTheField) {
   EXPECT_NO_THROW((void)optaro::bs_price_batch({three, three, one, one, one, one, c3}, out3));
 }
 
+
+// A deep in-the-money price from optaro's own pricer may land a few ulps under the intrinsic value
+// computed in double; it must come back as zero_time_value (or ok), never as below_intrinsic.
+TEST(Properties, OwnPricesNeverReadAsBelowIntrinsic) {
+  std::mt19937_64 rng(77);
+  std::uniform_real_distribution<double> u(0, 1);
+  int checked = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const bool call = u(rng) < 0.5;
+    const double S = 100, K = call ? 50 * std::exp(-3 * u(rng)) : 200 * std::exp(3 * u(rng));
+    const double T = std::exp(std::log(1 / 365.0) + u(rng) * std::log(730.0)), sigma = 0.05 + 0.5 * u(rng);
+    const double r = 0.05 * u(rng), q = 0.03 * u(rng);
+    const double price = optaro::bs_price(S, K, T, r, q, sigma, call);
+    const optaro::iv_result res = optaro::bs_implied_vol(price, S, K, T, r, q, call);
+    ASSERT_TRUE(res.st == optaro::status::ok || res.st == optaro::status::zero_time_value)
+        << "S=" << S << " K=" << K << " T=" << T << " sigma=" << sigma << " call=" << call << " price=" << price
+        << " status " << optaro::to_string(res.st);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 20000);
+}
+
 }  // namespace

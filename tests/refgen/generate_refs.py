@@ -19,7 +19,6 @@ Outputs (tests/data/):
                         (the columns of ../shared/refs/iv_black_rand.csv; q = +1 call, -1 put)
   iv_bsm_wide.csv       BSM with r and q: the iv_ref.csv columns plus iv_exact,cond,tv_ratio,cond_x,x_err,p_err,flag
   iv_status.csv         prices no volatility attains (and prices at intrinsic) with the expected status
-  normalised_black.csv  x,s,is_call,b: the normalised Black function at exact double (x, s)
 """
 import argparse
 import math
@@ -323,17 +322,6 @@ def greeks_row(args):
 
 
 # ---------------------------------------------------------------------------------------------
-# The normalised Black function itself, at exact double (x, s).
-
-def nb_row(args):
-    x, s, th = args
-    b = b_norm(M(x), M(s), th) if th * x <= 0 else intr_norm(M(x), th) + tv_norm(M(x), M(s))
-    if b < TINY:
-        return None
-    return f'{x!r},{s!r},{int(th > 0)},{dbl(b)}'
-
-
-# ---------------------------------------------------------------------------------------------
 # Draws (fixed seeds; Python's random.random() stream is stable across versions).
 
 def log_uniform(rng, a, b):
@@ -385,18 +373,6 @@ def draws_bsm(n, seed):
         x = draw_moneyness(rng, sig * math.sqrt(T))     # forward moneyness ln(F/K)
         K = S * math.exp(-(x - (r - q) * T))
         out.append((S, K, T, r, q, sig, rng.choice((1, -1))))
-    return out
-
-
-def draws_normalised(n, seed):
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        s = log_uniform(rng, 2e-5, 40.0)
-        x = rng.uniform(-40, 40) * s if rng.random() < 0.5 else rng.uniform(-X_MAX, X_MAX)
-        if abs(x) > 40:
-            x = math.copysign(40.0, x)
-        out.append((x, s, rng.choice((1, -1))))
     return out
 
 
@@ -544,9 +520,6 @@ def generate(out_dir, jobs, shared_refs):
         write_csv(f'{out_dir}/iv_bsm_wide.csv', BSM_IV_HEADER, [r for r, _, _ in res])
         summarise_iv('iv_bsm_wide.csv', res)
 
-        res = run_set(pool, nb_row, draws_normalised(1900, 4004), limit=1500)
-        write_csv(f'{out_dir}/normalised_black.csv', 'x,s,is_call,b', res)
-        print(f'  normalised_black.csv: {len(res)} rows')
 
     mp.mp.dps = DPS
     # the rows of iv_bad.csv (copied from ../shared/refs into tests/data) get their expected status too
