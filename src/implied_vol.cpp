@@ -1,10 +1,12 @@
 // Implied volatility: reduction to the normalised out-of-the-money problem, an initial guess from
 // closed-form maps per region, then Householder steps of order 4 on an objective chosen per region so
 // that it is nearly linear in s (P. Jaeckel, "Let's Be Rational", Wilmott 2015, sections 3-5):
-//   lower region (b below its inflection value b_c):  g(s) = 1/ln b(s) - 1/ln beta
-//   upper region:                                     g(s) = ln(bmax - beta) - ln(bmax - b(s))
+//   below the inflection value b_c:  g(s) = 1/ln b(s) - 1/ln beta
+//   between b_c and bmax/2:           g(s) = b(s) - beta
+//   above bmax/2:                     g(s) = ln(bmax - beta) - ln(bmax - b(s))
 // Every quantity is evaluated in a form that keeps its relative accuracy (scaled Black function,
-// complement computed as a sum), so the iteration ends at the accuracy the inputs allow.
+// complement computed as a sum), so the iteration ends at the accuracy the inputs allow. See
+// docs/numerics.md.
 #include <optaro/implied_vol.hpp>
 
 #include <cmath>
@@ -59,81 +61,108 @@ double householder_step(double nu, double h2, double h3) noexcept {
   return nu * (1 + 0.5 * h2 * nu) / (1 + nu * (h2 + h3 * nu * (1.0 / 6.0)));
 }
 
-// Solves b(x, s) = beta for s, with x < 0 and 0 < beta < bmax = e^{x/2}; or x = 0.
-iv_result solve_out_of_the_money(double beta, double x) noexcept {
-  const double bmax = std::exp(0.5 * x);
+// The objective the Householder steps drive to zero, chosen per region so that it is nearly linear in s.
+enum class objective {
+  lower,   // 1/ln b(s) - 1/ln beta, for beta below the inflection value b_c
+  middle,  // b(s) - beta, between b_c and bmax/2
+  upper,   // ln(bmax - beta) - ln(bmax - b(s)), above bmax/2: the complement keeps its relative accuracy
+};
+
+struct start {
+  objective obj;
+  double s, lo, hi;  // initial guess and a bracket of the root
+  double target;     // ln beta, beta or ln(bmax - beta), as the objective needs
+};
+
+// 1 - erfcx(y) for y >= 0, without cancellation for small y: e^{y^2} erf(y) - expm1(y^2).
+double one_minus_erfcx(double y) noexcept {
+  return y < 0.5 ? std::exp(y * y) * std::erf(y) - std::expm1(y * y) : 1 - detail::erfcx(y);
+}
+
+start initial_guess(double beta, double x, double bmax) noexcept {
   const double s_c = std::sqrt(-2 * x);  // inflection point of b(s)
   // At s_c, h = -t: b_c = bmax (1 - erfcx(sqrt|x|)) / 2 and db/ds = bmax / sqrt(2 pi), in closed form.
-  const double b_c = 0.5 * bmax * (1 - detail::erfcx(std::sqrt(-x)));
+  const double b_c = 0.5 * bmax * one_minus_erfcx(std::sqrt(-x));
   const double vega_c = inv_sqrt_2pi * bmax;
-  const bool lower = beta < b_c;
-
-  // Bracket: the tangent at s_c bounds s from above in the (convex) lower region and from below in the
-  // (concave) upper region.
+  // The tangent at s_c bounds the root from above below b_c (b is convex there) and from below above.
   const double delta = beta - b_c;
   const double s_tangent = s_c + delta / vega_c;
-  double lo = 0, hi = std::numeric_limits<double>::infinity();
-  const double complement_beta = bmax - beta;
-  // Only the branch's own target is needed.
-  const double ln_target = lower ? std::log(beta) : std::log(complement_beta);
-  // Initial guess. Near b_c, the inverse function's Taylor series: b''(s_c) = 0 and b'''(s_c) = -vega
-  // give s = s_c + delta/v + delta^3/(6 v^3) + O(delta^4), within 3% over [b_c/4, b_c + (bmax-b_c)/3].
-  // Further out, the lower map (deep out of the money) or the upper map (close to bmax).
+  // Near b_c, the inverse function's Taylor series: b''(s_c) = 0 and b'''(s_c) = -vega_c give
+  // s = s_c + delta/v + delta^3/(6 v^3) + O(delta^4), within 3% over [b_c/4, b_c + (bmax - b_c)/3].
   const double s_cubic = s_tangent + delta * delta * delta / (6 * vega_c * vega_c * vega_c);
-  double s;
-  if (lower) {
-    hi = s_tangent > 0 ? s_tangent : s_c;
-    if (beta >= 0.25 * b_c) {
-      s = s_cubic;
-    } else {
+  if (beta < b_c) {
+    const double hi = s_tangent > 0 ? s_tangent : s_c;
+    double s = s_cubic;
+    if (beta < 0.25 * b_c) {  // deep out of the money: the lower map
       const double s_map = inverse_lower_map(x, beta);
-      s = (s_map > 0 && s_map < hi) ? s_map : 0.5 * hi;
+      s = s_map > 0 && s_map < hi ? s_map : 0.5 * hi;
     }
-  } else {
-    lo = s_tangent > s_c ? s_tangent : s_c;
-    if (delta <= (bmax - b_c) * (1.0 / 3.0)) {
-      s = s_cubic;
-    } else {
-      const double s_map = inverse_upper_map(x, complement_beta);
-      s = s_map > lo ? s_map : lo;
-    }
+    return {objective::lower, s > 0 && s < hi ? s : 0.5 * hi, 0.0, hi, std::log(beta)};
   }
-  if (!(s > lo && s < hi)) s = lower ? 0.5 * (lo + hi) : lo;
+  const double lo = s_tangent > s_c ? s_tangent : s_c;
+  const double complement = bmax - beta;
+  double s = s_cubic;
+  // Further above b_c, the upper map (exact at the money).
+  if (delta > (bmax - b_c) * (1.0 / 3.0)) {
+    const double s_map = inverse_upper_map(x, complement);
+    if (s_map > lo) s = s_map;
+  }
+  if (!(s > lo)) s = lo;
+  const bool upper = beta > 0.5 * bmax;
+  return {upper ? objective::upper : objective::middle, s, lo, std::numeric_limits<double>::infinity(),
+          upper ? std::log(complement) : beta};
+}
 
-  for (int i = 0; i < max_iterations; ++i) {
-    const double inv_s = 1 / s, h2_over_s = x * x * inv_s * inv_s * inv_s;
-    const double r2 = h2_over_s - 0.25 * s;                   // b''/b'
-    const double r3 = r2 * r2 - 3 * h2_over_s * inv_s - 0.25;  // b'''/b'
-    double step;
-    bool below;  // b(s) < beta
-    if (lower) {
+struct householder_result {
+  double step;
+  bool below;  // b(s) < beta: s is a lower bound of the root
+};
+
+// One Householder step of order 4 on the objective at s. With r2 = b''/b' and r3 = b'''/b' (closed
+// forms in x and s) the ratios h2 = g''/g' and h3 = g'''/g' of each objective are closed forms too.
+householder_result householder(objective obj, double x, double s, double target) noexcept {
+  const double inv_s = 1 / s, h2_over_s = x * x * inv_s * inv_s * inv_s;
+  const double r2 = h2_over_s - 0.25 * s;                   // b''/b'
+  const double r3 = r2 * r2 - 3 * h2_over_s * inv_s - 0.25;  // b'''/b'
+  switch (obj) {
+    case objective::lower: {
       const detail::scaled_black sb = detail::otm_black_scaled(x, s);
       const double L = std::log(sb.b_over_vega) + sb.ln_vega;  // ln b(s)
       const double lam = 1 / sb.b_over_vega;                   // b'/b
-      below = L < ln_target;
-      const double nu = L * (ln_target - L) / (ln_target * lam);
+      const double nu = L * (target - L) / (target * lam);
       const double h2 = r2 - lam * (1 + 2 / L);
       const double h3 = r3 + 2 * lam * lam * (1 + 3 / L * (1 + 1 / L)) - 3 * lam * r2 * (1 + 2 / L);
-      step = householder_step(nu, h2, h3);
-    } else {
+      return {householder_step(nu, h2, h3), L < target};
+    }
+    case objective::middle: {
+      const detail::scaled_black sb = detail::otm_black_scaled(x, s);
+      const double nu = target * std::exp(-sb.ln_vega) - sb.b_over_vega;  // (beta - b) / b'
+      return {householder_step(nu, r2, r3), nu > 0};
+    }
+    case objective::upper: {
       const detail::scaled_black cb = detail::otm_black_complement_scaled(x, s);
       const double ln_complement = std::log(cb.b_over_vega) + cb.ln_vega;
       const double mu = 1 / cb.b_over_vega;  // b'/(bmax - b)
-      below = ln_complement > ln_target;
-      const double nu = (ln_complement - ln_target) / mu;
-      step = householder_step(nu, r2 + mu, r3 + 3 * mu * r2 + 2 * mu * mu);
+      const double nu = (ln_complement - target) / mu;
+      return {householder_step(nu, r2 + mu, r3 + 3 * mu * r2 + 2 * mu * mu), ln_complement > target};
     }
-    if (below) {
-      lo = s > lo ? s : lo;
-    } else {
-      hi = s < hi ? s : hi;
-    }
-    const double next = s + step;
-    if (std::fabs(step) <= converged_step * s && next > 0) return {next, status::ok};
+  }
+  return {0.0, false};
+}
+
+// Solves b(x, s) = beta for s, with x <= 0 and 0 < beta < bmax = e^{x/2}.
+iv_result solve_out_of_the_money(double beta, double x) noexcept {
+  start st = initial_guess(beta, x, std::exp(0.5 * x));
+  double s = st.s;
+  for (int i = 0; i < max_iterations; ++i) {
+    const householder_result h = householder(st.obj, x, s, st.target);
+    (h.below ? st.lo : st.hi) = s;
+    const double next = s + h.step;
+    if (std::fabs(h.step) <= converged_step * s && next > 0) return {next, status::ok};
     s = next;
-    if (!(s > lo && s < hi)) {
+    if (!(s > st.lo && s < st.hi)) {
       // The step left the bracket: bisect (geometrically when the bracket spans orders of magnitude).
-      s = std::isinf(hi) ? 2 * lo : (lo > 0 ? std::sqrt(lo * hi) : 0.5 * hi);
+      s = std::isinf(st.hi) ? 2 * st.lo : (st.lo > 0 ? std::sqrt(st.lo * st.hi) : 0.5 * st.hi);
     }
   }
   return {s, status::not_converged};
