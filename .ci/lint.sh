@@ -42,8 +42,9 @@ done
 echo "  $(echo "$enabled" | wc -l) checks enabled in total"
 if [ "${1:-}" = "--config-only" ]; then exit "$status"; fi
 
-# Our C++ files: everything tracked or new, outside build trees.
-mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.cpp' '*.hpp' '*.hpp.in' |
+# Our C++ files: everything tracked or new, outside build trees. Not the CMake templates (*.hpp.in):
+# clang-format would split their @VAR@ placeholders.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.cpp' '*.hpp' |
   grep -v '^build' || true)
 
 echo "==== 2. clang-format"

@@ -7,13 +7,12 @@
 // Every quantity is evaluated in a form that keeps its relative accuracy (scaled Black function,
 // complement computed as a sum), so the iteration ends at the accuracy the inputs allow. See
 // docs/numerics.md.
-#include <optaro/implied_vol.hpp>
-
 #include <cmath>
 #include <limits>
 
 #include <boost/math/special_functions/erf.hpp>
 
+#include <optaro/implied_vol.hpp>
 #include <optaro/pricing.hpp>
 
 #include "black_detail.hpp"
@@ -30,11 +29,12 @@ constexpr int max_iterations = 12;
 // Once a step is this small relative to s, the order-4 step has left an error far below one ulp.
 constexpr double converged_step = 1e-5;
 
-using no_throw_policy = boost::math::policies::policy<
-    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>,
-    boost::math::policies::promote_double<false>>;  // long double is slower and not needed for a guess
+using no_throw_policy =
+    boost::math::policies::policy<boost::math::policies::domain_error<boost::math::policies::ignore_error>,
+                                  boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
+                                  boost::math::policies::evaluation_error<boost::math::policies::ignore_error>,
+                                  boost::math::policies::promote_double<false>>;  // long double is slower and not
+                                                                                  // needed for a guess
 
 // Phi^{-1}(p) for 0 < p < 1.
 double inverse_norm_cdf(double p) noexcept {
@@ -122,7 +122,7 @@ struct householder_result {
 // forms in x and s) the ratios h2 = g''/g' and h3 = g'''/g' of each objective are closed forms too.
 householder_result householder(objective obj, double x, double s, double target) noexcept {
   const double inv_s = 1 / s, h2_over_s = x * x * inv_s * inv_s * inv_s;
-  const double r2 = h2_over_s - 0.25 * s;                   // b''/b'
+  const double r2 = h2_over_s - 0.25 * s;                    // b''/b'
   const double r3 = r2 * r2 - 3 * h2_over_s * inv_s - 0.25;  // b'''/b'
   switch (obj) {
     case objective::lower: {

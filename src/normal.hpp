@@ -6,7 +6,7 @@
 namespace optaro::detail {
 
 inline constexpr double inv_sqrt_2pi = 0.3989422804014326779399460599343818684758586311649;  // 1/sqrt(2 pi)
-inline constexpr double inv_sqrt2 = 0.7071067811865475244008443621048490392848359376885;    // 1/sqrt(2)
+inline constexpr double inv_sqrt2 = 0.7071067811865475244008443621048490392848359376885;     // 1/sqrt(2)
 
 inline double norm_pdf(double z) noexcept { return inv_sqrt_2pi * std::exp(-0.5 * z * z); }
 

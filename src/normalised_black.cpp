@@ -10,10 +10,10 @@
 //    bounded by |h|/(2t), which is below the conditioning of b with respect to x once |x| > 2 or t > 0.21.
 // The region layout follows Jaeckel's "Let's Be Rational" (2015) with our own Taylor expansion and
 // bounds; see docs/numerics.md.
-#include <optaro/pricing.hpp>
-
 #include <cmath>
 #include <limits>
+
+#include <optaro/pricing.hpp>
 
 #include "black_detail.hpp"
 #include "normal.hpp"
@@ -25,8 +25,8 @@ namespace {
 constexpr double sqrt_pi = 1.7724538509055160272981674833411451827975;
 constexpr double sqrt_pi_over_2 = 1.2533141373155002512078826424055226265035;
 constexpr double ln_sqrt_2pi = 0.91893853320467274178032973640561763986140;
-constexpr double taylor_max_t = 0.21;          // 2 * eps^(1/16): t^14 below eps
-constexpr double taylor_max_abs_x = 2.0;       // keeps each Taylor term's cancellation below one ulp
+constexpr double taylor_max_t = 0.21;     // 2 * eps^(1/16): t^14 below eps
+constexpr double taylor_max_abs_x = 2.0;  // keeps each Taylor term's cancellation below one ulp
 constexpr double plain_difference_min_d1 = 0.85;
 
 // Y'(h) = 1 + h Y(h) for h <= 0, where Y(h) = sqrt(pi/2) erfcx(-h/sqrt2).
@@ -47,11 +47,14 @@ double taylor_b_over_vega(double h, double t) noexcept {
   const double c3 = (a * (g + 3) - 1) * (1.0 / 6);
   const double c5 = (a * ((g + 10) * g + 15) - (g + 7)) * (1.0 / 120);
   const double c7 = (a * (((g + 21) * g + 105) * g + 105) - ((g + 18) * g + 57)) * (1.0 / 5040);
-  const double c9 = (a * ((((g + 36) * g + 378) * g + 1260) * g + 945) - (((g + 33) * g + 285) * g + 561)) * (1.0 / 362880);
+  const double c9 =
+      (a * ((((g + 36) * g + 378) * g + 1260) * g + 945) - (((g + 33) * g + 285) * g + 561)) * (1.0 / 362880);
   const double c11 = (a * (((((g + 55) * g + 990) * g + 6930) * g + 17325) * g + 10395) -
-                      ((((g + 52) * g + 840) * g + 4680) * g + 6555)) * (1.0 / 39916800);
+                      ((((g + 52) * g + 840) * g + 4680) * g + 6555)) *
+                     (1.0 / 39916800);
   const double c13 = (a * ((((((g + 78) * g + 2145) * g + 25740) * g + 135135) * g + 270270) * g + 135135) -
-                      (((((g + 75) * g + 1926) * g + 20370) * g + 82845) * g + 89055)) * (1.0 / 6227020800.0);
+                      (((((g + 75) * g + 1926) * g + 20370) * g + 82845) * g + 89055)) *
+                     (1.0 / 6227020800.0);
   return 2 * t * (a + w * (c3 + w * (c5 + w * (c7 + w * (c9 + w * (c11 + w * c13))))));
 }
 

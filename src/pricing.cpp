@@ -1,9 +1,9 @@
 // Prices and Greeks of Black-Scholes-Merton and Black-76. Prices go through the normalised Black
 // function (no cancellation out of the money); Greeks use the closed forms in d1 and d2.
-#include <optaro/pricing.hpp>
-
 #include <cmath>
 #include <limits>
+
+#include <optaro/pricing.hpp>
 
 #include "black_detail.hpp"
 #include "normal.hpp"

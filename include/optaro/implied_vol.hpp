@@ -7,7 +7,7 @@
 namespace optaro {
 
 struct iv_result {
-  double sigma;   ///< implied volatility; NaN unless st is ok (0.0 for zero_time_value)
+  double sigma;  ///< implied volatility; NaN unless st is ok (0.0 for zero_time_value)
   status st;
 };
 
@@ -19,8 +19,7 @@ struct iv_result {
                                             bool is_call) noexcept;
 
 /// Convenience: the volatility, NaN when no volatility attains the price (0.0 at intrinsic).
-[[nodiscard]] double implied_vol(double price, double S, double K, double T, double r, double q,
-                                 bool is_call) noexcept;
+[[nodiscard]] double implied_vol(double price, double S, double K, double T, double r, double q, bool is_call) noexcept;
 
 /// The normalised inverse: the s = sigma*sqrt(T) with normalised_black(x, s, is_call) == beta,
 /// where beta = price / (discount * sqrt(F*K)).

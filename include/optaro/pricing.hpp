@@ -18,15 +18,11 @@ struct greeks {
   double vanna = 0, volga = 0, charm = 0, speed = 0, zomma = 0, color = 0, veta = 0;
 };
 
-[[nodiscard]] double bs_price(double S, double K, double T, double r, double q, double sigma,
-                              bool is_call) noexcept;
-[[nodiscard]] greeks bs_greeks(double S, double K, double T, double r, double q, double sigma,
-                               bool is_call) noexcept;
+[[nodiscard]] double bs_price(double S, double K, double T, double r, double q, double sigma, bool is_call) noexcept;
+[[nodiscard]] greeks bs_greeks(double S, double K, double T, double r, double q, double sigma, bool is_call) noexcept;
 
-[[nodiscard]] double black76_price(double F, double K, double T, double r, double sigma,
-                                   bool is_call) noexcept;
-[[nodiscard]] greeks black76_greeks(double F, double K, double T, double r, double sigma,
-                                    bool is_call) noexcept;
+[[nodiscard]] double black76_price(double F, double K, double T, double r, double sigma, bool is_call) noexcept;
+[[nodiscard]] greeks black76_greeks(double F, double K, double T, double r, double sigma, bool is_call) noexcept;
 
 /// Trader units for display and enriched messages: every Greek re-expressed with a vol or rate point
 /// (0.01) and a calendar day (1/365 year) as units. vega, rho, vanna, zomma: /100; volga: /100^2;

@@ -1,6 +1,7 @@
 #pragma once
 // Per-element outcome of an implied-volatility inversion (CONVENTIONS.md). Batch kernels write one
 // status per row instead of throwing or returning a sentinel, so one bad row never fails a batch.
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -16,8 +17,12 @@ enum class status : std::uint8_t {
 };
 
 /// Every status, in value order (for bindings and tests that enumerate them).
-inline constexpr status all_statuses[] = {status::ok,          status::zero_time_value, status::below_intrinsic,
-                                          status::above_maximum, status::invalid_input,   status::not_converged};
+inline constexpr std::array<status, 6> all_statuses = {status::ok,
+                                                       status::zero_time_value,
+                                                       status::below_intrinsic,
+                                                       status::above_maximum,
+                                                       status::invalid_input,
+                                                       status::not_converged};
 
 /// Stable lower-case name of a status ("ok", "zero_time_value", ...), as used in messages.
 constexpr std::string_view to_string(status s) noexcept {

@@ -7,8 +7,6 @@
 //   unattainable price NaN with the documented status
 // A failing test prints the worst rows (inputs to 17 digits, got, expected, error / tolerance) so that
 // a numerics engineer can reproduce them.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -21,6 +19,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <optaro/optaro.hpp>
 
@@ -64,9 +64,7 @@ class failure_log {
     }
     return s.str();
   }
-  void expect_none() const {
-    EXPECT_EQ(failures(), 0u) << report();
-  }
+  void expect_none() const { EXPECT_EQ(failures(), 0u) << report(); }
 
  private:
   struct entry {
@@ -92,19 +90,22 @@ struct greek_field {
 // only matters where a Greek crosses zero; it does not excuse short-dated 1/T growth (the reference
 // rows were restricted instead to those where 1e-9 is attainable, see tests/refgen/README.md).
 constexpr greek_field greek_fields[] = {
-    {"price", &optaro::greeks::price, 1},  {"delta", &optaro::greeks::delta, 0},
-    {"gamma", &optaro::greeks::gamma, -1}, {"vega", &optaro::greeks::vega, 1},
-    {"theta", &optaro::greeks::theta, 1},  {"rho", &optaro::greeks::rho, 1},
-    {"vanna", &optaro::greeks::vanna, 0},  {"volga", &optaro::greeks::volga, 1},
-    {"charm", &optaro::greeks::charm, 0},  {"speed", &optaro::greeks::speed, -2},
-    {"zomma", &optaro::greeks::zomma, -1}, {"color", &optaro::greeks::color, -1},
+    {"price", &optaro::greeks::price, 1},  {"delta", &optaro::greeks::delta, 0},  {"gamma", &optaro::greeks::gamma, -1},
+    {"vega", &optaro::greeks::vega, 1},    {"theta", &optaro::greeks::theta, 1},  {"rho", &optaro::greeks::rho, 1},
+    {"vanna", &optaro::greeks::vanna, 0},  {"volga", &optaro::greeks::volga, 1},  {"charm", &optaro::greeks::charm, 0},
+    {"speed", &optaro::greeks::speed, -2}, {"zomma", &optaro::greeks::zomma, -1}, {"color", &optaro::greeks::color, -1},
     {"veta", &optaro::greeks::veta, 1}};
 
 struct greeks_input {
   std::vector<double> S, K, T, r, q, sigma;
   std::vector<std::uint8_t> call;
   explicit greeks_input(const csv_table& t)
-      : S(t.col("S")), K(t.col("K")), T(t.col("T")), r(t.col("r")), q(t.col("q")), sigma(t.col("sigma")),
+      : S(t.col("S")),
+        K(t.col("K")),
+        T(t.col("T")),
+        r(t.col("r")),
+        q(t.col("q")),
+        sigma(t.col("sigma")),
         call(t.col_flag("is_call")) {}
   [[nodiscard]] std::string row(std::size_t i) const {
     return "S=" + g17(S[i]) + " K=" + g17(K[i]) + " T=" + g17(T[i]) + " r=" + g17(r[i]) + " q=" + g17(q[i]) +
@@ -269,9 +270,8 @@ void check_black_iv_file(const std::string& file) {
     if (all_good && flag[i] == "ok") ++good_ok;
     if (all_good && (flag[i] == "zero_tv" || flag[i] == "at_max")) ++good_deg;
   }
-  std::cout << "[ accuracy ] " << file << ": " << good_ok << "/" << n_ok << " within 4x attainable (worst "
-            << g3(worst) << "x, black76_implied_vol); " << good_deg << "/" << n_deg
-            << " degenerate prices give 0/NaN/inf\n";
+  std::cout << "[ accuracy ] " << file << ": " << good_ok << "/" << n_ok << " within 4x attainable (worst " << g3(worst)
+            << "x, black76_implied_vol); " << good_deg << "/" << n_deg << " degenerate prices give 0/NaN/inf\n";
   log.expect_none();
 }
 
@@ -283,11 +283,17 @@ struct bsm_iv_input {
   std::vector<double> S, K, T, r, q, sigma, price;
   std::vector<std::uint8_t> call;
   explicit bsm_iv_input(const csv_table& t)
-      : S(t.col("S")), K(t.col("K")), T(t.col("T")), r(t.col("r")), q(t.col("q")), sigma(t.col("sigma")),
-        price(t.col("price")), call(t.col_flag("is_call")) {}
+      : S(t.col("S")),
+        K(t.col("K")),
+        T(t.col("T")),
+        r(t.col("r")),
+        q(t.col("q")),
+        sigma(t.col("sigma")),
+        price(t.col("price")),
+        call(t.col_flag("is_call")) {}
   [[nodiscard]] std::string row(std::size_t i) const {
-    return "price=" + g17(price[i]) + " S=" + g17(S[i]) + " K=" + g17(K[i]) + " T=" + g17(T[i]) +
-           " r=" + g17(r[i]) + " q=" + g17(q[i]) + (call[i] ? " call" : " put") + " sigma_gen=" + g17(sigma[i]);
+    return "price=" + g17(price[i]) + " S=" + g17(S[i]) + " K=" + g17(K[i]) + " T=" + g17(T[i]) + " r=" + g17(r[i]) +
+           " q=" + g17(q[i]) + (call[i] ? " call" : " put") + " sigma_gen=" + g17(sigma[i]);
   }
   [[nodiscard]] std::vector<optaro::iv_result> batch() const {
     std::vector<double> s(S.size());
@@ -330,8 +336,8 @@ TEST(AccuracyImpliedVol, SharedBsmWithRatesAndYields) {
       const double err = std::abs(results[m].sigma - sig);
       if (!(err <= tol && results[m].st == optaro::status::ok)) {
         good = false;
-        log.fail(err / tol, std::string(how[m]) + ": " + in.row(i) + " " + describe(results[m]) +
-                                " |err|=" + g3(err) + " tol=" + g3(tol));
+        log.fail(err / tol, std::string(how[m]) + ": " + in.row(i) + " " + describe(results[m]) + " |err|=" + g3(err) +
+                                " tol=" + g3(tol));
       }
     }
     n_good += good ? 1 : 0;
@@ -372,13 +378,13 @@ TEST(AccuracyImpliedVol, WideBsmWithRatesAndYields) {
         if (!(ratio <= 4.0 && status_fits(res))) {
           good = false;
           log.fail(ratio / 4.0, std::string(how[m]) + ": " + in.row(i) + " iv_exact=" + g17(iv[i]) + " " +
-                                    describe(res) + " rel=" + g3(static_cast<double>(rel)) + " attainable=" +
-                                    g3(att) + " error/attainable=" + g3(ratio));
+                                    describe(res) + " rel=" + g3(static_cast<double>(rel)) + " attainable=" + g3(att) +
+                                    " error/attainable=" + g3(ratio));
         }
       } else if (!edge_accepted(res)) {
         good = false;
-        log.fail(std::numeric_limits<double>::infinity(), std::string(how[m]) + ": " + in.row(i) + " flag=" +
-                                                              flag[i] + " " + describe(res));
+        log.fail(std::numeric_limits<double>::infinity(),
+                 std::string(how[m]) + ": " + in.row(i) + " flag=" + flag[i] + " " + describe(res));
       }
     }
     if (flag[i] == "ok") {
@@ -386,8 +392,8 @@ TEST(AccuracyImpliedVol, WideBsmWithRatesAndYields) {
       n_good += good ? 1 : 0;
     }
   }
-  std::cout << "[ accuracy ] iv_bsm_wide.csv: " << n_good << "/" << n_ok << " within 4x attainable (worst "
-            << g3(worst) << "x)\n";
+  std::cout << "[ accuracy ] iv_bsm_wide.csv: " << n_good << "/" << n_ok << " within 4x attainable (worst " << g3(worst)
+            << "x)\n";
   log.expect_none();
 }
 
@@ -449,9 +455,9 @@ TEST(AccuracyImpliedVol, UnattainablePricesGiveTheirStatus) {
     const double conv = optaro::implied_vol(p[i], S[i], K[i], T[i], r[i], q[i], call[i] != 0);
     log.checked();
     if (!(std::isnan(expected_sigma[i]) ? std::isnan(conv) : conv == expected_sigma[i])) {
-      log.fail(std::numeric_limits<double>::infinity(),
-               "implied_vol: price=" + g17(p[i]) + " S=" + g17(S[i]) + " K=" + g17(K[i]) + " T=" + g17(T[i]) +
-                   " expected " + g17(expected_sigma[i]) + " got " + g17(conv));
+      log.fail(std::numeric_limits<double>::infinity(), "implied_vol: price=" + g17(p[i]) + " S=" + g17(S[i]) +
+                                                            " K=" + g17(K[i]) + " T=" + g17(T[i]) + " expected " +
+                                                            g17(expected_sigma[i]) + " got " + g17(conv));
     }
   }
   log.expect_none();

@@ -1,10 +1,10 @@
 // Literature golden values: worked examples as the books print them (re-typed facts, with the printed
 // precision as the tolerance). Every number below was also recomputed independently with mpmath at 40
 // digits from the same inputs (tests/refgen/generate_refs.py's closed forms) before being added.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include <optaro/optaro.hpp>
 
@@ -22,13 +22,13 @@ struct golden_price {
 // checked there and here to 1e-4.
 constexpr golden_price haug_values[] = {
     //  call    K       S      q     r     T    sigma   value
-    {true, 65.00, 60.00, 0.00, 0.08, 0.25, 0.30, 2.1334},   // BSM, no dividend
+    {true, 65.00, 60.00, 0.00, 0.08, 0.25, 0.30, 2.1334},    // BSM, no dividend
     {false, 95.00, 100.00, 0.05, 0.10, 0.50, 0.20, 2.4648},  // Merton 1973, dividend yield
     {false, 19.00, 19.00, 0.10, 0.10, 0.75, 0.28, 1.7011},   // Black 1976 (futures: q = r)
     {true, 19.00, 19.00, 0.10, 0.10, 0.75, 0.28, 1.7011},
-    {true, 1.60, 1.56, 0.08, 0.06, 0.50, 0.12, 0.0291},      // Garman-Kohlhagen (q = foreign rate)
+    {true, 1.60, 1.56, 0.08, 0.06, 0.50, 0.12, 0.0291},  // Garman-Kohlhagen (q = foreign rate)
     {false, 70.00, 75.00, 0.05, 0.10, 0.50, 0.35, 4.0870},
-    {true, 100.00, 90.00, 0.10, 0.10, 0.10, 0.15, 0.0205},   // table: b = 0, r = 10%
+    {true, 100.00, 90.00, 0.10, 0.10, 0.10, 0.15, 0.0205},  // table: b = 0, r = 10%
     {true, 100.00, 100.00, 0.10, 0.10, 0.10, 0.15, 1.8734},
     {true, 100.00, 110.00, 0.10, 0.10, 0.10, 0.15, 9.9413},
     {true, 100.00, 90.00, 0.10, 0.10, 0.10, 0.25, 0.3150},
@@ -125,8 +125,7 @@ TEST(GoldenHaug, GreekValues) {
   EXPECT_NEAR(optaro::to_trader_units(th).theta, -0.0855, 1e-4);
   // rho of a call: S = 72, K = 75, T = 1, r = 9%, q = 0, sigma = 19%: 38.7325 (per 1.00 of rate)
   EXPECT_NEAR(optaro::bs_greeks(72.0, 75.0, 1.0, 0.09, 0.0, 0.19, true).rho, 38.7325, 1e-4);
-  EXPECT_NEAR(optaro::to_trader_units(optaro::bs_greeks(72.0, 75.0, 1.0, 0.09, 0.0, 0.19, true)).rho, 0.387325,
-              1e-6);
+  EXPECT_NEAR(optaro::to_trader_units(optaro::bs_greeks(72.0, 75.0, 1.0, 0.09, 0.0, 0.19, true)).rho, 0.387325, 1e-6);
 }
 
 // J. C. Hull, "Options, Futures, and Other Derivatives": the Black-Scholes-Merton worked example

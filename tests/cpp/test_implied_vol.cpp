@@ -2,10 +2,10 @@
 // reference sets reach only sparsely: |x| from 1e-300 (at the money to the last bit) to 700, s from
 // 1e-14 to 100, calls and puts in and out of the money. A price that b(x, s) produces must come back
 // with status ok and reprice to 1e-12 relative (sigma itself may be ill-conditioned; the price is not).
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include <optaro/implied_vol.hpp>
 #include <optaro/pricing.hpp>
@@ -27,8 +27,8 @@ round_trip_result round_trip(double x, double s, bool call, round_trip_result ac
   const double repriced = optaro::normalised_black(x, r.sigma, call);
   if (r.st != optaro::status::ok || !(std::fabs(repriced - b) <= 1e-12 * b)) {
     if (++acc.failed <= 5) {
-      ADD_FAILURE() << "x=" << x << " s=" << s << " call=" << call << " b=" << b << " -> s=" << r.sigma
-                    << " status " << optaro::to_string(r.st) << " repriced " << repriced;
+      ADD_FAILURE() << "x=" << x << " s=" << s << " call=" << call << " b=" << b << " -> s=" << r.sigma << " status "
+                    << optaro::to_string(r.st) << " repriced " << repriced;
     }
   }
   return acc;

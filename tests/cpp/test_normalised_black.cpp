@@ -2,12 +2,12 @@
 // scored against what double precision allows: |b^ - b| / b <= 4 eps (1 + kappa_x + kappa_s), with
 // kappa the relative condition numbers of b in x and s. A textbook Phi-difference fails this by up to
 // 1e6 far out of the money; so would any region of the implementation that cancels.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <numbers>
+
+#include <gtest/gtest.h>
 
 #include <optaro/pricing.hpp>
 
@@ -31,8 +31,8 @@ TEST(NormalisedBlack, WithinFourTimesItsConditioning) {
     worst = std::fmax(worst, ratio);
     if (!(ratio <= 4)) {
       if (++failures <= 10) {
-        ADD_FAILURE() << "x=" << x[i] << " s=" << s[i] << " call=" << int(call[i]) << " got " << got << " want "
-                      << b[i] << " (" << ratio << "x the attainable error)";
+        ADD_FAILURE() << "x=" << x[i] << " s=" << s[i] << " call=" << int(call[i]) << " got " << got << " want " << b[i]
+                      << " (" << ratio << "x the attainable error)";
       }
     }
   }
@@ -52,10 +52,10 @@ TEST(NormalisedBlack, SymmetriesHoldExactly) {
 }
 
 TEST(NormalisedBlack, LimitsAndBadInput) {
-  EXPECT_EQ(optaro::normalised_black(-1.0, 0.0, true), 0.0);              // no time value, out of the money
+  EXPECT_EQ(optaro::normalised_black(-1.0, 0.0, true), 0.0);                       // no time value, out of the money
   EXPECT_DOUBLE_EQ(optaro::normalised_black(1.0, 0.0, true), 2 * std::sinh(0.5));  // intrinsic
   EXPECT_DOUBLE_EQ(optaro::normalised_black(-1.0, std::numeric_limits<double>::infinity(), true),
-                   std::exp(-0.5));                                            // the maximum e^{-|x|/2}
+                   std::exp(-0.5));  // the maximum e^{-|x|/2}
   EXPECT_TRUE(std::isnan(optaro::normalised_black(std::nan(""), 1.0, true)));
   EXPECT_TRUE(std::isnan(optaro::normalised_black(0.1, -1.0, true)));
 }
@@ -68,7 +68,8 @@ TEST(Erfcx, AgreesWithExpTimesErfcWhereThatIsExact) {
     EXPECT_NEAR(optaro::detail::erfcx(x), direct, 32 * eps * direct) << x;
   }
   const double big = 1e8;
-  EXPECT_NEAR(optaro::detail::erfcx(big), 1 / (big * std::sqrt(std::numbers::pi)), 2 * eps / (big * std::sqrt(std::numbers::pi)));
+  EXPECT_NEAR(optaro::detail::erfcx(big), 1 / (big * std::sqrt(std::numbers::pi)),
+              2 * eps / (big * std::sqrt(std::numbers::pi)));
 }
 
 }  // namespace

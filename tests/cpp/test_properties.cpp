@@ -3,8 +3,6 @@
 // Black-76 == BSM with S = F and q = r, trader units, and the length-mismatch error naming its field.
 // Inputs come from std::mt19937_64 with fixed seeds (its output sequence is fixed by the standard;
 // doubles are formed from its bits here, not by the implementation-defined distributions).
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -21,6 +19,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <optaro/optaro.hpp>
 
@@ -57,8 +57,7 @@ struct option_row {
 };
 
 // A row with forward log-moneyness x = ln(F/K) drawn as z * sigma sqrt(T), |z| <= z_max, |x| <= 12.
-option_row draw(rng& g, double z_max, double t_lo = t_min, double t_hi = 30.0, double v_lo = 0.005,
-                double v_hi = 6.0) {
+option_row draw(rng& g, double z_max, double t_lo = t_min, double t_hi = 30.0, double v_lo = 0.005, double v_hi = 6.0) {
   option_row o{};
   o.S = g.pick(spots);
   o.r = g.pick(rates);
@@ -92,20 +91,19 @@ struct greek_field {
   int degree;  // homogeneity in (S, K)
 };
 
-constexpr greek_field fields[] = {
-    {"price", &optaro::greeks::price, &optaro::greeks_columns::price, 1},
-    {"delta", &optaro::greeks::delta, &optaro::greeks_columns::delta, 0},
-    {"gamma", &optaro::greeks::gamma, &optaro::greeks_columns::gamma, -1},
-    {"vega", &optaro::greeks::vega, &optaro::greeks_columns::vega, 1},
-    {"theta", &optaro::greeks::theta, &optaro::greeks_columns::theta, 1},
-    {"rho", &optaro::greeks::rho, &optaro::greeks_columns::rho, 1},
-    {"vanna", &optaro::greeks::vanna, &optaro::greeks_columns::vanna, 0},
-    {"volga", &optaro::greeks::volga, &optaro::greeks_columns::volga, 1},
-    {"charm", &optaro::greeks::charm, &optaro::greeks_columns::charm, 0},
-    {"speed", &optaro::greeks::speed, &optaro::greeks_columns::speed, -2},
-    {"zomma", &optaro::greeks::zomma, &optaro::greeks_columns::zomma, -1},
-    {"color", &optaro::greeks::color, &optaro::greeks_columns::color, -1},
-    {"veta", &optaro::greeks::veta, &optaro::greeks_columns::veta, 1}};
+constexpr greek_field fields[] = {{"price", &optaro::greeks::price, &optaro::greeks_columns::price, 1},
+                                  {"delta", &optaro::greeks::delta, &optaro::greeks_columns::delta, 0},
+                                  {"gamma", &optaro::greeks::gamma, &optaro::greeks_columns::gamma, -1},
+                                  {"vega", &optaro::greeks::vega, &optaro::greeks_columns::vega, 1},
+                                  {"theta", &optaro::greeks::theta, &optaro::greeks_columns::theta, 1},
+                                  {"rho", &optaro::greeks::rho, &optaro::greeks_columns::rho, 1},
+                                  {"vanna", &optaro::greeks::vanna, &optaro::greeks_columns::vanna, 0},
+                                  {"volga", &optaro::greeks::volga, &optaro::greeks_columns::volga, 1},
+                                  {"charm", &optaro::greeks::charm, &optaro::greeks_columns::charm, 0},
+                                  {"speed", &optaro::greeks::speed, &optaro::greeks_columns::speed, -2},
+                                  {"zomma", &optaro::greeks::zomma, &optaro::greeks_columns::zomma, -1},
+                                  {"color", &optaro::greeks::color, &optaro::greeks_columns::color, -1},
+                                  {"veta", &optaro::greeks::veta, &optaro::greeks_columns::veta, 1}};
 
 // Thirteen output columns backed by one buffer.
 struct greek_buffers {
@@ -136,8 +134,7 @@ TEST(Properties, PutCallParityBsm) {
     EXPECT_NEAR(gc.delta - gp.delta, std::exp(-o.q * o.T), 16 * eps) << describe(o);
     EXPECT_NEAR(gc.gamma, gp.gamma, 16 * eps * std::abs(gc.gamma) + 1e-300) << describe(o);
     EXPECT_NEAR(gc.vega, gp.vega, 16 * eps * std::abs(gc.vega) + 1e-300) << describe(o);
-    EXPECT_NEAR(gc.rho - gp.rho, o.T * fk, 16 * eps * (std::abs(gc.rho) + std::abs(gp.rho)) + 1e-300)
-        << describe(o);
+    EXPECT_NEAR(gc.rho - gp.rho, o.T * fk, 16 * eps * (std::abs(gc.rho) + std::abs(gp.rho)) + 1e-300) << describe(o);
   }
 }
 
@@ -451,10 +448,9 @@ TEST(Properties, TraderUnitsScaleEachGreek) {
   const optaro::greeks t = optaro::to_trader_units(raw);
   // vega, rho, vanna, zomma per vol or rate point; volga per point squared; theta, charm, color per
   // calendar day; veta per point and day; price, delta, gamma, speed unchanged
-  const double expected[] = {raw.price,        raw.delta,         raw.gamma,          raw.vega / 100,
-                             raw.theta / 365,  raw.rho / 100,     raw.vanna / 100,    raw.volga / 10000,
-                             raw.charm / 365,  raw.speed,         raw.zomma / 100,    raw.color / 365,
-                             raw.veta / 36500};
+  const double expected[] = {raw.price,       raw.delta,       raw.gamma,         raw.vega / 100,  raw.theta / 365,
+                             raw.rho / 100,   raw.vanna / 100, raw.volga / 10000, raw.charm / 365, raw.speed,
+                             raw.zomma / 100, raw.color / 365, raw.veta / 36500};
   for (std::size_t k = 0; k < std::size(fields); ++k) {
     EXPECT_NEAR(t.*fields[k].member, expected[k], 4 * eps * std::abs(expected[k])) << fields[k].name;
   }
@@ -533,16 +529,31 @@ TEST(Properties, LengthMismatchNamesTheField) {
   const std::uint8_t c3[] = {1, 0, 1}, c2[] = {1, 0};
   std::vector<double> out3(3), out2(2);
   std::vector<optaro::status> st2(2);
-  expect_invalid_argument_naming([&] { (void)optaro::bs_price_batch({three, two, one, one, one, one, c3}, out3); },
-                                 "K");
-  expect_invalid_argument_naming([&] { (void)optaro::bs_price_batch({three, three, one, one, one, two, c3}, out3); },
-                                 "sigma");
-  expect_invalid_argument_naming([&] { (void)optaro::bs_price_batch({three, three, one, one, one, one, c2}, out3); },
-                                 "is_call");
-  expect_invalid_argument_naming([&] { (void)optaro::bs_price_batch({three, three, one, one, one, one, c3}, out2); },
-                                 "price");
   expect_invalid_argument_naming(
-      [&] { (void)optaro::black76_price_batch({three, three, two, one, one, c3}, out3); }, "T");
+      [&] {
+        (void)optaro::bs_price_batch({three, two, one, one, one, one, c3}, out3);
+      },
+      "K");
+  expect_invalid_argument_naming(
+      [&] {
+        (void)optaro::bs_price_batch({three, three, one, one, one, two, c3}, out3);
+      },
+      "sigma");
+  expect_invalid_argument_naming(
+      [&] {
+        (void)optaro::bs_price_batch({three, three, one, one, one, one, c2}, out3);
+      },
+      "is_call");
+  expect_invalid_argument_naming(
+      [&] {
+        (void)optaro::bs_price_batch({three, three, one, one, one, one, c3}, out2);
+      },
+      "price");
+  expect_invalid_argument_naming(
+      [&] {
+        (void)optaro::black76_price_batch({three, three, two, one, one, c3}, out3);
+      },
+      "T");
   expect_invalid_argument_naming(
       [&] {
         optaro::greeks_columns cols;
@@ -552,16 +563,24 @@ TEST(Properties, LengthMismatchNamesTheField) {
       },
       "vega");
   expect_invalid_argument_naming(
-      [&] { (void)optaro::implied_vol_batch({three, three, three, one, one, two, c3}, out3); }, "q");
+      [&] {
+        (void)optaro::implied_vol_batch({three, three, three, one, one, two, c3}, out3);
+      },
+      "q");
   expect_invalid_argument_naming(
-      [&] { (void)optaro::implied_vol_batch({three, three, three, one, one, one, c3}, out2); }, "sigma");
+      [&] {
+        (void)optaro::implied_vol_batch({three, three, three, one, one, one, c3}, out2);
+      },
+      "sigma");
   expect_invalid_argument_naming(
-      [&] { (void)optaro::implied_vol_batch({two, two, two, one, one, one, c2}, out2, std::span<optaro::status>(st2.data(), 1)); },
+      [&] {
+        (void)optaro::implied_vol_batch({two, two, two, one, one, one, c2}, out2,
+                                        std::span<optaro::status>(st2.data(), 1));
+      },
       "status");
   // lengths that are n or 1 everywhere are fine
   EXPECT_NO_THROW((void)optaro::bs_price_batch({three, three, one, one, one, one, c3}, out3));
 }
-
 
 // A deep in-the-money price from optaro's own pricer may land a few ulps under the intrinsic value
 // computed in double; it must come back as zero_time_value (or ok), never as below_intrinsic.
