@@ -105,18 +105,25 @@ void set_per_option_counters(benchmark::State& state, std::size_t options) {
       static_cast<double>(options), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+// Runs fill(out), which writes all n outputs, once per benchmark iteration; reports time per option.
+template <class T, class Fill>
+void time_per_option(benchmark::State& state, std::size_t n, Fill fill) {
+  std::vector<T> out(n);
+  for (auto _ : state) {
+    fill(out);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  set_per_option_counters(state, n);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Batch API (what the Python functions call)
 
 void BM_price_batch(benchmark::State& state) {
   const dataset& d = data();
-  std::vector<double> out(d.all.K.size());
-  for (auto _ : state) {
-    optaro::bs_price_batch(as_batch(d.all), out);
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  set_per_option_counters(state, out.size());
+  time_per_option<double>(state, d.all.K.size(),
+                          [&](std::vector<double>& out) { optaro::bs_price_batch(as_batch(d.all), out); });
 }
 
 void BM_greeks_batch_all(benchmark::State& state) {
@@ -169,76 +176,51 @@ void BM_implied_vol_batch_time_value_rows(benchmark::State& state) {
 
 void BM_normalised_black(benchmark::State& state) {
   const dataset& d = data();
-  const std::size_t n = d.x.size();
-  std::vector<double> out(n);
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = optaro::normalised_black(d.x[i], d.s[i], d.all.is_call[i] != 0);
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  set_per_option_counters(state, n);
+  time_per_option<double>(state, d.x.size(), [&](std::vector<double>& out) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      out[i] = optaro::normalised_black(d.x[i], d.s[i], d.all.is_call[i] != 0);
+    }
+  });
 }
 
 void BM_normalised_implied_vol(benchmark::State& state) {
   const dataset& d = data();
-  const std::size_t n = d.x.size();
-  std::vector<double> out(n);
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < n; ++i) {
+  time_per_option<double>(state, d.x.size(), [&](std::vector<double>& out) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
       out[i] = optaro::normalised_implied_vol(d.beta[i], d.x[i], d.all.is_call[i] != 0).sigma;
     }
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  set_per_option_counters(state, n);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Scalar convenience functions in a plain loop: the batch kernels should cost no more than this.
 
 void BM_price_scalar_loop(benchmark::State& state) {
-  const dataset& d = data();
-  const option_set& o = d.all;
-  const std::size_t n = o.K.size();
-  std::vector<double> out(n);
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < n; ++i) {
+  const option_set& o = data().all;
+  time_per_option<double>(state, o.K.size(), [&](std::vector<double>& out) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
       out[i] = optaro::bs_price(o.S[i], o.K[i], o.T[i], o.r[i], o.q[i], o.sigma[i], o.is_call[i] != 0);
     }
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  set_per_option_counters(state, n);
+  });
 }
 
 void BM_greeks_scalar_loop(benchmark::State& state) {
-  const dataset& d = data();
-  const option_set& o = d.all;
-  const std::size_t n = o.K.size();
-  std::vector<optaro::greeks> out(n);
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < n; ++i) {
+  const option_set& o = data().all;
+  time_per_option<optaro::greeks>(state, o.K.size(), [&](std::vector<optaro::greeks>& out) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
       out[i] = optaro::bs_greeks(o.S[i], o.K[i], o.T[i], o.r[i], o.q[i], o.sigma[i], o.is_call[i] != 0);
     }
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  set_per_option_counters(state, n);
+  });
 }
 
 void BM_implied_vol_scalar_loop(benchmark::State& state) {
   const dataset& d = data();
   const option_set& o = d.all;
-  const std::size_t n = o.K.size();
-  std::vector<double> out(n);
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < n; ++i) {
+  time_per_option<double>(state, o.K.size(), [&](std::vector<double>& out) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
       out[i] = optaro::implied_vol(d.price[i], o.S[i], o.K[i], o.T[i], o.r[i], o.q[i], o.is_call[i] != 0);
     }
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  set_per_option_counters(state, n);
+  });
 }
 
 double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }

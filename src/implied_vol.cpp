@@ -29,19 +29,18 @@ constexpr int max_iterations = 12;
 // Once a step is this small relative to s, the order-4 step has left an error far below one ulp.
 constexpr double converged_step = 1e-5;
 
-using no_throw_policy =
-    boost::math::policies::policy<boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-                                  boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-                                  boost::math::policies::evaluation_error<boost::math::policies::ignore_error>,
-                                  boost::math::policies::promote_double<false>>;  // long double is slower and not
-                                                                                  // needed for a guess
+// Boost.Math without exceptions, and without promoting double to the slower long double: the
+// inverse normal only feeds an initial guess.
+namespace bmp = boost::math::policies;
+using no_throw_policy = bmp::policy<bmp::domain_error<bmp::ignore_error>, bmp::overflow_error<bmp::ignore_error>,
+                                    bmp::evaluation_error<bmp::ignore_error>, bmp::promote_double<false>>;
 
 // Phi^{-1}(p) for 0 < p < 1.
 double inverse_norm_cdf(double p) noexcept {
   return -std::numbers::sqrt2 * boost::math::erfc_inv(2 * p, no_throw_policy());
 }
 
-// Lower map (Jaeckel eq. 4.36): f(s) = 2pi/sqrt27 |x| Phi(-|x|/(sqrt3 s))^3 ~ b(x, s) as s -> 0; its inverse.
+// Lower map (Jaeckel 2015, section 4): f(s) = 2pi/sqrt27 |x| Phi(-|x|/(sqrt3 s))^3 ~ b(x, s) as s -> 0; its inverse.
 double inverse_lower_map(double x, double beta) noexcept {
   const double ax = std::fabs(x);
   const double p = std::cbrt(beta) / std::cbrt(two_pi_over_sqrt27 * ax);  // two roots: no underflow

@@ -84,7 +84,8 @@ double ln_normalised_vega(double x, double s) noexcept {
 }
 
 double otm_black(double x, double s) noexcept {
-  if (!(s > 0)) return x == 0 && s == 0 ? 0.0 : (s == 0 ? 0.0 : std::numeric_limits<double>::quiet_NaN());
+  if (s == 0) return 0.0;  // out of the money or at the money: no time value
+  if (!(s > 0)) return std::numeric_limits<double>::quiet_NaN();
   if (plain_difference_region(x, s)) return std::fmax(plain_difference(x, s), 0.0);
   const scaled_black sb = otm_black_scaled(x, s);
   return sb.b_over_vega * std::exp(sb.ln_vega);
