@@ -279,22 +279,11 @@ TEST(AccuracyImpliedVol, SharedBlackRandom) { check_black_iv_file("iv_black_rand
 TEST(AccuracyImpliedVol, WideBlackRandom) { check_black_iv_file("iv_black_rand_wide.csv"); }
 TEST(AccuracyImpliedVol, WideBlackGrid) { check_black_iv_file("iv_black_grid.csv"); }
 
-struct bsm_iv_input {
-  std::vector<double> S, K, T, r, q, sigma, price;
-  std::vector<std::uint8_t> call;
-  explicit bsm_iv_input(const csv_table& t)
-      : S(t.col("S")),
-        K(t.col("K")),
-        T(t.col("T")),
-        r(t.col("r")),
-        q(t.col("q")),
-        sigma(t.col("sigma")),
-        price(t.col("price")),
-        call(t.col_flag("is_call")) {}
-  [[nodiscard]] std::string row(std::size_t i) const {
-    return "price=" + g17(price[i]) + " S=" + g17(S[i]) + " K=" + g17(K[i]) + " T=" + g17(T[i]) + " r=" + g17(r[i]) +
-           " q=" + g17(q[i]) + (call[i] ? " call" : " put") + " sigma_gen=" + g17(sigma[i]);
-  }
+// The BSM implied-vol sets: the inputs of a Greeks row (sigma is the generating volatility) plus a price.
+struct bsm_iv_input : greeks_input {
+  std::vector<double> price;
+  explicit bsm_iv_input(const csv_table& t) : greeks_input(t), price(t.col("price")) {}
+  [[nodiscard]] std::string row(std::size_t i) const { return "price=" + g17(price[i]) + " " + greeks_input::row(i); }
   [[nodiscard]] std::vector<optaro::iv_result> batch() const {
     std::vector<double> s(S.size());
     std::vector<optaro::status> st(S.size());
