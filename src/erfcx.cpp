@@ -94,4 +94,11 @@ double erfcx(double x) noexcept {
   return 2.0 * std::exp(hi) * (1.0 + lo) - erfcx_positive(y);
 }
 
+double one_minus_erfcx(double y) noexcept {
+  if (y > 0.46875) return 1.0 - erfcx(y);
+  // 1 - e^{y^2} (1 - erf y) = e^{y^2} erf(y) - (e^{y^2} - 1): no cancellation, one exponential.
+  const double e = std::expm1(y * y);
+  return (1.0 + e) * erf_small(y) - e;
+}
+
 }  // namespace optaro::detail

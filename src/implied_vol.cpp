@@ -73,15 +73,10 @@ struct start {
   double target;     // ln beta, beta or ln(bmax - beta), as the objective needs
 };
 
-// 1 - erfcx(y) for y >= 0, without cancellation for small y: e^{y^2} erf(y) - expm1(y^2).
-double one_minus_erfcx(double y) noexcept {
-  return y < 0.5 ? std::exp(y * y) * std::erf(y) - std::expm1(y * y) : 1 - detail::erfcx(y);
-}
-
 start initial_guess(double beta, double x, double bmax) noexcept {
   const double s_c = std::sqrt(-2 * x);  // inflection point of b(s)
   // At s_c, h = -t: b_c = bmax (1 - erfcx(sqrt|x|)) / 2 and db/ds = bmax / sqrt(2 pi), in closed form.
-  const double b_c = 0.5 * bmax * one_minus_erfcx(std::sqrt(-x));
+  const double b_c = 0.5 * bmax * detail::one_minus_erfcx(std::sqrt(-x));
   const double vega_c = inv_sqrt_2pi * bmax;
   // The tangent at s_c bounds the root from above below b_c (b is convex there) and from below above.
   const double delta = beta - b_c;
@@ -201,9 +196,11 @@ iv_result bs_implied_vol(double price, double S, double K, double T, double r, d
 
   const double x = detail::log_moneyness(S, K) + (r - q) * T;
   // e^{-rT} sqrt(F K) = sqrt(S K) e^{-(r+q)T/2}; sqrt of the product when it is a normal double.
-  const double sk = S * K;
-  const double root_sk = std::isnormal(sk) && std::isfinite(sk) ? std::sqrt(sk) : std::sqrt(S) * std::sqrt(K);
-  const double scale = root_sk * std::exp(-0.5 * (r + q) * T);
+  // e^{-rT} sqrt(F K) = sqrt(S e^{-qT} K e^{-rT}); sqrt of the product when it is a normal double.
+  const double product = discounted_spot * discounted_strike;
+  const double scale = std::isnormal(product) && std::isfinite(product)
+                           ? std::sqrt(product)
+                           : std::sqrt(discounted_spot) * std::sqrt(discounted_strike);
   // The time value in normalised units: 2 sinh(x/2) is accurate relative to itself, where the
   // price-space intrinsic value carries an error of order eps * S.
   const double beta_otm = price / scale - detail::normalised_intrinsic(is_call ? x : -x);

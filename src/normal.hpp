@@ -16,6 +16,9 @@ inline double norm_cdf(double z) noexcept { return 0.5 * std::erfc(-z * inv_sqrt
 /// The scaled complementary error function erfcx(x) = exp(x^2) erfc(x), accurate for all x.
 double erfcx(double x) noexcept;
 
+/// 1 - erfcx(y) for y >= 0, without the cancellation of the difference for small y.
+double one_minus_erfcx(double y) noexcept;
+
 /// For x >= 4: erfcx(x) = (1/sqrt(pi) - erfcx_tail(x)) / x, with erfcx_tail(x) ~ 1/(2 sqrt(pi) x^2)
 /// computed without cancellation (Cody's third interval).
 double erfcx_tail(double x) noexcept;
