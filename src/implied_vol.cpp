@@ -123,9 +123,12 @@ householder_result householder(objective obj, double x, double s, double target)
       const detail::scaled_black sb = detail::otm_black_scaled(x, s);
       const double L = std::log(sb.b_over_vega) + sb.ln_vega;  // ln b(s)
       const double lam = 1 / sb.b_over_vega;                   // b'/b
-      const double nu = L * (target - L) / (target * lam);
-      const double h2 = r2 - lam * (1 + 2 / L);
-      const double h3 = r3 + 2 * lam * lam * (1 + 3 / L * (1 + 1 / L)) - 3 * lam * r2 * (1 + 2 / L);
+      const double inv_L = 1 / L;
+      // nu = -g/g' = L (ln beta - L) / (ln beta * lam), with target = ln beta.
+      const double nu = L * (target - L) * sb.b_over_vega / target;
+      const double one_plus = 1 + 2 * inv_L;
+      const double h2 = r2 - lam * one_plus;
+      const double h3 = r3 + 2 * lam * lam * (1 + 3 * inv_L * (1 + inv_L)) - 3 * lam * r2 * one_plus;
       return {householder_step(nu, h2, h3), L < target};
     }
     case objective::middle: {
@@ -136,8 +139,8 @@ householder_result householder(objective obj, double x, double s, double target)
     case objective::upper: {
       const detail::scaled_black cb = detail::otm_black_complement_scaled(x, s);
       const double ln_complement = std::log(cb.b_over_vega) + cb.ln_vega;
-      const double mu = 1 / cb.b_over_vega;  // b'/(bmax - b)
-      const double nu = (ln_complement - target) / mu;
+      const double mu = 1 / cb.b_over_vega;                         // b'/(bmax - b)
+      const double nu = (ln_complement - target) * cb.b_over_vega;  // -g/g'
       return {householder_step(nu, r2 + mu, r3 + 3 * mu * r2 + 2 * mu * mu), ln_complement > target};
     }
   }
