@@ -162,7 +162,7 @@ iv_result solve_out_of_the_money(double beta, double x) noexcept {
       s = std::isinf(st.hi) ? 2 * st.lo : (st.lo > 0 ? std::sqrt(st.lo * st.hi) : 0.5 * st.hi);
     }
   }
-  return {s, status::not_converged};
+  return {nan, status::not_converged};
 }
 
 }  // namespace
