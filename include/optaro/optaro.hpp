@@ -1,7 +1,10 @@
 #pragma once
 // Umbrella header: everything public in the optaro core.
 #include <optaro/batch.hpp>
+#include <optaro/chain.hpp>
+#include <optaro/codec.hpp>
 #include <optaro/implied_vol.hpp>
+#include <optaro/market.hpp>
 #include <optaro/pricing.hpp>
 #include <optaro/status.hpp>
 #include <optaro/version.hpp>

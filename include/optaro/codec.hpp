@@ -1,0 +1,83 @@
+#pragma once
+// JSON <-> message values (../shared/design/MESSAGES.md). Decoding is strict: the first violation of a
+// rule rejects the message with an error naming the field and the reason, e.g.
+// "calls[17].open_interest: negative (-5)". Hot-path decoding uses simdjson's On-Demand API (an
+// implementation detail: no simdjson type appears here); encoding streams into a string with
+// shortest round-trip doubles, without building a document first.
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <optaro/chain.hpp>
+#include <optaro/market.hpp>
+
+namespace optaro {
+
+/// Why a message was rejected: the field (a path such as "calls[17].open_interest", or "message" for
+/// the document as a whole) and the reason ("negative (-5)", "missing", "expected a number", ...).
+struct decode_error {
+  std::string field;
+  std::string reason;
+  [[nodiscard]] std::string message() const { return field + ": " + reason; }
+};
+
+/// A decoded value or the reason there is none.
+template <class T>
+struct decode_result {
+  std::optional<T> value;
+  decode_error error;  ///< meaningful only when value is empty
+  [[nodiscard]] explicit operator bool() const noexcept { return value.has_value(); }
+};
+
+/// Size limits (MESSAGES.md "Validation").
+struct codec_limits {
+  std::size_t max_message_bytes = std::size_t{1} << 20;  ///< 1 MiB
+  std::size_t max_quotes_per_side = 5000;
+};
+
+/// ISO-8601 UTC ("2025-01-15T10:30:00Z", fractional seconds allowed, "Z" or "+00:00") to epoch ns;
+/// nullopt if the text is not such a timestamp.
+[[nodiscard]] std::optional<timestamp_ns> parse_timestamp(std::string_view text) noexcept;
+/// Epoch ns to ISO-8601 UTC: "2025-01-15T10:30:00Z", with as many fractional digits as needed.
+[[nodiscard]] std::string format_timestamp(timestamp_ns t);
+
+/// Decodes the three inbound messages. Reuse one decoder per thread: it keeps simdjson's buffers.
+/// Not thread-safe; cheap to move.
+class message_decoder {
+ public:
+  explicit message_decoder(codec_limits limits = {});
+  ~message_decoder();
+  message_decoder(message_decoder&&) noexcept;
+  message_decoder& operator=(message_decoder&&) noexcept;
+  message_decoder(const message_decoder&) = delete;
+  message_decoder& operator=(const message_decoder&) = delete;
+
+  [[nodiscard]] decode_result<underlying_tick> decode_underlying(std::string_view json);
+  [[nodiscard]] decode_result<option_quote> decode_quote(std::string_view json);
+  [[nodiscard]] decode_result<option_chain> decode_chain(std::string_view json);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// The inbound messages back to JSON (for producers, tests and replays); decode(encode(m)) == m.
+void encode(std::string& out, const underlying_tick& tick);
+void encode(std::string& out, const option_quote& quote);
+void encode(std::string& out, const option_chain& chain);
+
+/// The enriched:option_chain message: the chain plus its analytics (MESSAGES.md "Enrichment"), with
+/// enriched_at and processing_us as given. Appends to out, so a caller can reuse one buffer.
+void encode_enriched_chain(std::string& out, const option_chain& chain, const chain_analytics& analytics,
+                           timestamp_ns enriched_at, double processing_us);
+
+/// JSON in, JSON out: decode a market:option_chain message, enrich it, encode enriched:option_chain.
+/// processing_us is measured here (steady clock) from the start of decoding to the end of encoding.
+[[nodiscard]] decode_result<std::string> enrich_chain_json(std::string_view message, const chain_config& config,
+                                                           timestamp_ns enriched_at,
+                                                           const option_chain* previous = nullptr,
+                                                           codec_limits limits = {});
+
+}  // namespace optaro

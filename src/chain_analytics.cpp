@@ -1,0 +1,1 @@
+// chain_analytics.cpp: being written (issue 3).

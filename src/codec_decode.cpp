@@ -1,0 +1,1 @@
+// codec_decode.cpp: being written (issue 3).

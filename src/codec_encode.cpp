@@ -1,0 +1,1 @@
+// codec_encode.cpp: being written (issue 3).

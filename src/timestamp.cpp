@@ -1,0 +1,1 @@
+// timestamp.cpp: being written (issue 3).
