@@ -68,7 +68,8 @@ if (( run_cpp )); then
   nice -n 10 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
     -DOPTARO_BUILD_BENCHMARKS=ON -DOPTARO_BUILD_TESTS=OFF -DOPTARO_BUILD_EXAMPLES=OFF \
     -DOPTARO_BUILD_PYTHON=OFF "${launcher[@]}" -DCMAKE_CXX_FLAGS="$cxx_flags" > "$out/cmake-configure.log"
-  nice -n 10 cmake --build "$build_dir" -j "$jobs" --target optaro_bench_pricing > "$out/cmake-build.log"
+  nice -n 10 cmake --build "$build_dir" -j "$jobs" --target optaro_bench_pricing optaro_bench_chain \
+    > "$out/cmake-build.log"
   {
     echo "build type: $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt")"
     echo "CMAKE_CXX_FLAGS: '$(sed -n 's/^CMAKE_CXX_FLAGS:STRING=//p' "$build_dir/CMakeCache.txt")'"
@@ -80,6 +81,12 @@ if (( run_cpp )); then
   OPTARO_BENCH_OPTIONS="$options" "$bench_exe" \
     --benchmark_repetitions="$repetitions" \
     --benchmark_out="$out/gbench.json" --benchmark_out_format=json | tee "$out/gbench.txt"
+
+  # The chain path (issue 3): decode, analytics, encode of a 200-quote chain, and nlohmann/json's.
+  chain_exe="$(find "$build_dir" -name optaro_bench_chain -type f -perm -u+x | head -n1)"
+  echo "run.sh: $chain_exe --benchmark_repetitions=$repetitions"
+  "$chain_exe" --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+    --benchmark_out="$out/gbench-chain.json" --benchmark_out_format=json | tee "$out/gbench-chain.txt"
 fi
 
 # ---- Python: optaro against its peers ------------------------------------------------------------------

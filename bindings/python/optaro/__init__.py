@@ -1,8 +1,9 @@
 """optaro: options analytics over numpy arrays, on a C++20 core.
 
 Black-Scholes-Merton (spot S, rate r, dividend yield q) and Black-76 (forward F, discount rate r)
-prices, Greeks and implied volatilities. Every function broadcasts its arguments like a numpy ufunc,
-releases the GIL while the C++ kernel runs, and returns a float for scalar arguments.
+prices, Greeks and implied volatilities; option-chain analytics (:func:`enrich_chain`,
+:func:`max_pain`, :func:`pcr`). The pricing and implied-volatility functions broadcast their arguments
+like a numpy ufunc, release the GIL while the C++ kernel runs, and return a float for scalar arguments.
 
 Units: T in years, r and q continuously compounded per year, sigma per square root of a year.
 Greeks are raw derivatives (vega per 1.00 of vol, theta per year, rho per 1.00 of rate) unless
@@ -17,6 +18,7 @@ reason available as a :class:`Status`; see :func:`implied_vol`.
 
 from __future__ import annotations
 
+from ._chain import enrich_chain, max_pain, pcr
 from ._core import version as _core_version
 from ._implied_vol import black76_implied_vol, implied_vol
 from ._pricing import GREEK_NAMES, black76_greeks, black76_price, bs_greeks, bs_price
@@ -34,6 +36,9 @@ __all__ = [
     "black76_implied_vol",
     "black76_price",
     "bs_greeks",
+    "enrich_chain",
+    "max_pain",
+    "pcr",
     "bs_price",
     "implied_vol",
 ]

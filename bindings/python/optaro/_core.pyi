@@ -6,7 +6,7 @@ Private compiled core of optaro; use the public functions of the optaro package.
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['Greeks', 'black76_greeks', 'black76_greeks_batch', 'black76_implied_vol', 'black76_implied_vol_batch', 'black76_price', 'black76_price_batch', 'bs_greeks', 'bs_greeks_batch', 'bs_implied_vol', 'bs_price', 'bs_price_batch', 'greek_names', 'implied_vol', 'implied_vol_batch', 'normalised_black', 'normalised_implied_vol', 'status', 'to_trader_units', 'version']
+__all__: list[str] = ['Greeks', 'black76_greeks', 'black76_greeks_batch', 'black76_implied_vol', 'black76_implied_vol_batch', 'black76_price', 'black76_price_batch', 'bs_greeks', 'bs_greeks_batch', 'bs_implied_vol', 'bs_price', 'bs_price_batch', 'enrich_chain_json', 'greek_names', 'implied_vol', 'implied_vol_batch', 'max_pain', 'normalised_black', 'normalised_implied_vol', 'pcr', 'status', 'to_trader_units', 'version']
 class Greeks:
     """
     Price and Greeks of one option (optaro::greeks), raw units unless converted.
@@ -145,6 +145,10 @@ def bs_price_batch(S: typing.Annotated[numpy.ndarray, numpy.float64], K: typing.
     """
     Writes BSM prices into out; inputs flat, of length n or 1.
     """
+def enrich_chain_json(message: typing.Any, rate: float, dividend_yield: float, expiry_time_utc_seconds: int, forward: str, pcr_window: int, lot_size: float, previous: typing.Any | None, enriched_at_ns: int) -> bytes:
+    """
+    optaro::enrich_chain_json: a market:option_chain message (str or bytes) to the enriched:option_chain message (bytes); ValueError naming the field when the message is invalid.
+    """
 def greek_names() -> list[str]:
     """
     The Greeks a batch writes, in the row order of its output.
@@ -157,6 +161,10 @@ def implied_vol_batch(price: typing.Annotated[numpy.ndarray, numpy.float64], S: 
     """
     Writes BSM implied vols into sigma (NaN unless ok, 0.0 for zero_time_value) and, if given, a status code per row into status (uint8); inputs flat, of length n or 1.
     """
+def max_pain(call_strikes: typing.Annotated[numpy.ndarray, numpy.float64], call_oi: typing.Annotated[numpy.ndarray, numpy.float64], put_strikes: typing.Annotated[numpy.ndarray, numpy.float64], put_oi: typing.Annotated[numpy.ndarray, numpy.float64]) -> float | None:
+    """
+    optaro::max_pain over the union of both sides' strikes; None for an empty chain.
+    """
 def normalised_black(x: float, s: float, is_call: bool) -> float:
     """
     optaro::normalised_black(x, s, is_call).
@@ -164,6 +172,10 @@ def normalised_black(x: float, s: float, is_call: bool) -> float:
 def normalised_implied_vol(beta: float, x: float, is_call: bool) -> tuple[float, status]:
     """
     optaro::normalised_implied_vol: (s = sigma*sqrt(T), status) for a normalised price beta.
+    """
+def pcr(call_values: typing.Annotated[numpy.ndarray, numpy.float64], put_values: typing.Annotated[numpy.ndarray, numpy.float64]) -> float | None:
+    """
+    optaro::pcr: sum of puts / sum of calls, None when the calls sum to 0.
     """
 def to_trader_units(raw: Greeks) -> Greeks:
     """

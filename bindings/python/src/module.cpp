@@ -17,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
       "optaro::version(): the version of the C++ library this module was built with.");
   optaro_python::register_pricing(m);
   optaro_python::register_implied_vol(m);
+  optaro_python::register_chain(m);
 }
