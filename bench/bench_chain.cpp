@@ -5,8 +5,6 @@
 // Inputs: a synthetic NIFTY-like chain (spot 21543.25, strikes every 50 around it, calls and puts at
 // every strike, prices from a smile sigma(k) = 0.12 - 0.10 k + 0.50 k^2 with k = ln(K/F), bid/ask 0.5%
 // around, open interest and volume from mt19937_64 with a fixed seed), encoded by optaro's own encoder.
-#include <benchmark/benchmark.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -15,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
 #include <optaro/optaro.hpp>

@@ -27,8 +27,8 @@ struct chain_config {
   /// Time of day (UTC) at which an expiry date expires: 15:30 Asia/Kolkata = 10:00 UTC by default.
   std::chrono::seconds expiry_time_utc{10 * 3600};
   forward_method forward = forward_method::carry;
-  int pcr_window = 5;    ///< the windowed PCR counts the listed strikes within +-N of the ATM strike
-  double lot_size = 1;   ///< contract multiplier for gamma and delta exposure
+  int pcr_window = 5;   ///< the windowed PCR counts the listed strikes within +-N of the ATM strike
+  double lot_size = 1;  ///< contract multiplier for gamma and delta exposure
 };
 
 /// Outcome of one quote's implied-volatility inversion, as enriched messages name it.
@@ -38,7 +38,7 @@ enum class quote_iv_status : std::uint8_t {
   no_price,         ///< neither a usable mid nor a last price
   below_intrinsic,
   above_maximum,
-  expired,          ///< time to expiry <= 0
+  expired,  ///< time to expiry <= 0
   not_converged,
 };
 [[nodiscard]] std::string_view to_string(quote_iv_status s) noexcept;
@@ -57,8 +57,8 @@ struct chain_analytics {
   double time_to_expiry = 0;  ///< years (seconds / 31,536,000)
   double forward = 0;
   double rate = 0, dividend_yield = 0;
-  std::optional<double> pcr_oi, pcr_volume;                  ///< put / call totals; null if calls are 0
-  std::optional<double> pcr_oi_window, pcr_volume_window;    ///< within +-pcr_window strikes of ATM
+  std::optional<double> pcr_oi, pcr_volume;                ///< put / call totals; null if calls are 0
+  std::optional<double> pcr_oi_window, pcr_volume_window;  ///< within +-pcr_window strikes of ATM
   std::int64_t total_call_oi = 0, total_put_oi = 0, total_call_volume = 0, total_put_volume = 0;
   std::optional<double> max_pain;
   std::optional<double> atm_strike, atm_iv;
@@ -75,7 +75,8 @@ struct chain_analytics {
 };
 
 /// Sum of puts over sum of calls; nullopt when the calls sum to 0 (or there are none).
-[[nodiscard]] std::optional<double> pcr(std::span<const double> call_values, std::span<const double> put_values) noexcept;
+[[nodiscard]] std::optional<double> pcr(std::span<const double> call_values,
+                                        std::span<const double> put_values) noexcept;
 
 /// The listed strike (union of both sides) that minimises the total payout to option holders,
 /// sum callOI * max(0, s - K) + sum putOI * max(0, K - s); ties go to the lowest strike; nullopt for an

@@ -33,8 +33,7 @@ std::string message_text(const py::object& message) {
 
 void register_functions(py::module_& m) {
   m.def(
-      "pcr",
-      [](const in_array& calls, const in_array& puts) { return optaro::pcr(view(calls), view(puts)); },
+      "pcr", [](const in_array& calls, const in_array& puts) { return optaro::pcr(view(calls), view(puts)); },
       "optaro::pcr: sum of puts / sum of calls, None when the calls sum to 0.", py::arg("call_values"),
       py::arg("put_values"));
   m.def(
