@@ -107,14 +107,18 @@ quote_iv_status from_core(status st) noexcept {
 
 void set_no_greeks(quote_analytics& a) noexcept { a.delta = a.gamma = a.vega = a.theta = a.rho = nan; }
 
-// Price, IV, status and Greeks of every quote of one side.
+// The price each quote of one side is valued at (MESSAGES.md: mid, else last, else none).
+void price_side(const chain_side& side, std::vector<quote_analytics>& out) {
+  out.resize(side.size());
+  for (std::size_t i = 0; i < side.size(); ++i) out[i].price = price_used(side.bid[i], side.ask[i], side.last[i]);
+}
+
+// IV, status and Greeks of every quote of one side, at the prices price_side set.
 void analyse_side(const chain_side& side, bool is_call, double S, double T, double r, double q,
                   std::vector<quote_analytics>& out) {
   const std::size_t n = side.size();
-  out.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     quote_analytics& a = out[i];
-    a.price = price_used(side.bid[i], side.ask[i], side.last[i]);
     a.iv = nan;
     if (!(T > 0)) {
       a.status = quote_iv_status::expired;
@@ -428,14 +432,19 @@ chain_analytics enrich_chain(const option_chain& chain, const chain_config& conf
   fill_side(strikes, chain.calls, t.call_oi, t.call_volume, t.call_index);
   fill_side(strikes, chain.puts, t.put_oi, t.put_volume, t.put_index);
 
-  // Per-quote prices, IVs and Greeks (the IV does not depend on the forward: BSM with S, r, q).
-  analyse_side(chain.calls, true, S, T, r, q, out.calls);
-  analyse_side(chain.puts, false, S, T, r, q, out.puts);
-
+  // Prices, the forward, then IVs and Greeks. An implied (parity) forward values every quote: the
+  // dividend yield it implies, q = r - ln(F/S)/T, replaces the configured one, so that the IVs of calls
+  // and puts agree with the forward the chain itself shows.
+  price_side(chain.calls, out.calls);
+  price_side(chain.puts, out.puts);
   const double carry = S * std::exp((r - q) * T);
   out.forward =
       config.forward == forward_method::parity ? parity_forward(strikes, t, out.calls, out.puts, T, r, carry) : carry;
   const double F = out.forward;
+  const double q_used = out.forward != carry && T > 0 ? r - std::log(F / S) / T : q;
+  out.dividend_yield = q_used;
+  analyse_side(chain.calls, true, S, T, r, q_used, out.calls);
+  analyse_side(chain.puts, false, S, T, r, q_used, out.puts);
 
   // Totals and PCR.
   for (const std::int64_t v : chain.calls.open_interest) out.total_call_oi += v;

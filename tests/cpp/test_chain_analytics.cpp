@@ -550,6 +550,20 @@ TEST(ChainAnalytics, ParityForwardRecoversTheForwardOfThePrices) {
   EXPECT_NEAR(a.forward / F_true - 1, 0.0, 1e-10);
   std::printf("[ measured ] parity forward: relative error %.2e (carry would be off by %.2e)\n",
               std::abs(a.forward / F_true - 1), std::abs(s.F / F_true - 1));
+  // The quotes are valued on that forward: the implied dividend yield replaces the chain's, and every
+  // IV comes back as the smile's (a carry valuation would be off by the forward's error).
+  EXPECT_NEAR(a.dividend_yield, true_q, 1e-8);
+  double worst_iv = 0;
+  for (int side = 0; side < 2; ++side) {
+    const auto& in = side == 0 ? s.chain.calls : s.chain.puts;
+    const auto& out = side == 0 ? a.calls : a.puts;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (out[i].status != optaro::quote_iv_status::ok) continue;
+      worst_iv = std::max(worst_iv, std::abs(out[i].iv - smile(std::log(in.strike[i] / F_true))));
+    }
+  }
+  EXPECT_LT(worst_iv, 1e-7);
+  std::printf("[ measured ] parity valuation: worst IV error %.2e\n", worst_iv);
 
   // One strike near the money with a wrong put (and a one-sided strike) does not move it: median.
   s.chain.puts.bid[static_cast<std::size_t>(80 - 40)] *= 1.5;  // puts are descending: index 40 is K = 100
