@@ -316,19 +316,11 @@ void encode_enriched_chain(std::string& out, const option_chain& c, const chain_
   w.end_object();
 }
 
-decode_result<std::string> enrich_chain_json(std::string_view message, const chain_config& config,
-                                             timestamp_ns enriched_at, const option_chain* previous,
-                                             codec_limits limits) {
+decode_result<std::string> enrich_chain_json(message_decoder& decoder, std::string_view message,
+                                             const chain_config& config, timestamp_ns enriched_at,
+                                             const option_chain* previous) {
   const auto start = std::chrono::steady_clock::now();
-  // One decoder per thread, kept for its buffers; rebuilt when the limits change.
-  thread_local std::optional<message_decoder> decoder;
-  thread_local codec_limits decoder_limits;
-  if (!decoder || decoder_limits.max_message_bytes != limits.max_message_bytes ||
-      decoder_limits.max_quotes_per_side != limits.max_quotes_per_side) {
-    decoder.emplace(limits);
-    decoder_limits = limits;
-  }
-  decode_result<option_chain> chain = decoder->decode_chain(message);
+  decode_result<option_chain> chain = decoder.decode_chain(message);
   decode_result<std::string> result;
   if (!chain) {
     result.error = std::move(chain.error);
@@ -347,6 +339,13 @@ decode_result<std::string> enrich_chain_json(std::string_view message, const cha
   out += '}';
   result.value = std::move(out);
   return result;
+}
+
+decode_result<std::string> enrich_chain_json(std::string_view message, const chain_config& config,
+                                             timestamp_ns enriched_at, const option_chain* previous,
+                                             codec_limits limits) {
+  message_decoder decoder(limits);
+  return enrich_chain_json(decoder, message, config, enriched_at, previous);
 }
 
 }  // namespace optaro

@@ -75,6 +75,11 @@ void encode_enriched_chain(std::string& out, const option_chain& chain, const ch
 
 /// JSON in, JSON out: decode a market:option_chain message, enrich it, encode enriched:option_chain.
 /// processing_us is measured here (steady clock) from the start of decoding to the end of encoding.
+/// The decoder is the caller's, so that a worker reuses its buffers across messages.
+[[nodiscard]] decode_result<std::string> enrich_chain_json(message_decoder& decoder, std::string_view message,
+                                                           const chain_config& config, timestamp_ns enriched_at,
+                                                           const option_chain* previous = nullptr);
+/// The same with a decoder of its own (allocated per call): for occasional use.
 [[nodiscard]] decode_result<std::string> enrich_chain_json(std::string_view message, const chain_config& config,
                                                            timestamp_ns enriched_at,
                                                            const option_chain* previous = nullptr,

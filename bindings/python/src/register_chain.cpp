@@ -63,9 +63,9 @@ void register_functions(py::module_& m) {
         optaro::decode_result<std::string> out;
         {
           py::gil_scoped_release unlocked;
+          optaro::message_decoder decoder;
           std::optional<optaro::option_chain> previous_chain;
           if (previous_text) {
-            optaro::message_decoder decoder;
             auto decoded = decoder.decode_chain(*previous_text);
             if (!decoded) {
               out.error = {"previous." + decoded.error.field, decoded.error.reason};
@@ -74,7 +74,8 @@ void register_functions(py::module_& m) {
             }
           }
           if (!previous_text || previous_chain) {
-            out = optaro::enrich_chain_json(text, config, enriched_at_ns, previous_chain ? &*previous_chain : nullptr);
+            out = optaro::enrich_chain_json(decoder, text, config, enriched_at_ns,
+                                            previous_chain ? &*previous_chain : nullptr);
           }
         }
         if (!out) throw std::invalid_argument(out.error.message());
