@@ -290,6 +290,12 @@ class walker {
       fail(field, "expected an integer");
       return skip(v, field.str(), level);
     }
+    return signed_integer(v, field, out, "expected an integer");
+  }
+
+  // A JSON number that must be an int64: "out of range" beyond it, not_integer for a fraction.
+  template <class Out>
+  bool signed_integer(od::value v, const field_ref& field, Out& out, std::string_view not_integer) {
     const auto n = number_of(v);
     if (!n) return false;
     if (n->type == json_number::kind::signed_integer) {
@@ -297,7 +303,7 @@ class walker {
     } else if (n->type == json_number::kind::unsigned_integer) {
       fail(field, "out of range");
     } else {
-      fail(field, "expected an integer");
+      fail(field, std::string(not_integer));
     }
     return true;
   }
@@ -367,18 +373,7 @@ class walker {
       }
       return true;
     }
-    if (*t == od::json_type::number) {
-      const auto n = number_of(v);
-      if (!n) return false;
-      if (n->type == json_number::kind::signed_integer) {
-        out = n->i;
-      } else if (n->type == json_number::kind::unsigned_integer) {
-        fail(field, "out of range");
-      } else {
-        fail(field, "expected a string or an integer");
-      }
-      return true;
-    }
+    if (*t == od::json_type::number) return signed_integer(v, field, out, "expected a string or an integer");
     fail(field, "expected a string or an integer");
     return skip(v, field.str(), level);
   }
