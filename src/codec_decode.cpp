@@ -1,5 +1,9 @@
-// Strict decoding of the inbound messages (MESSAGES.md) with simdjson's On-Demand API, straight into
-// the value types.
+// Strict decoding of the inbound messages (MESSAGES.md) straight into the value types.
+//
+// simdjson's DOM parser first validates the whole document and lays it out on a tape, with the best
+// kernel for the CPU it runs on (libsimdjson dispatches at run time: AVX-512, AVX2, SSE4.2 or
+// scalar), so that JSON validity never depends on how far the rules below got. The rules are then
+// checked on the tape, which is cheap to walk.
 //
 // Which error a message gets when it breaks several rules is fixed, so that any two decoders agree
 // (tests/cpp/reference_decoder.hpp is an independent one):
@@ -12,20 +16,17 @@
 // Unknown fields are ignored (but must be valid JSON without duplicate keys).
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cmath>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
+#include <unordered_set>
 #include <utility>
-#include <vector>
 
 #include <simdjson.h>
 
@@ -36,92 +37,132 @@
 namespace optaro {
 namespace {
 
-namespace od = simdjson::ondemand;
-using simdjson::SUCCESS;
+namespace dom = simdjson::dom;
+using element_type = dom::element_type;
 
-/// Containers nested deeper than this are "not valid JSON" (simdjson's own limit, 1024, is never reached:
-/// its debug builds assert on it rather than fail).
+/// Containers nested deeper than this are "not valid JSON" (the document itself is the first).
 constexpr std::size_t max_nesting = 512;
 
-/// Raised (as a flag, no exception) by any simdjson error: the message is not valid JSON.
-struct json_failure {};
+// ---- numbers beyond 64-bit integers -------------------------------------------------------------
 
-/// A JSON number, read from its text: simdjson 3.0.1's number parsing is not used, because it rejects
-/// integers beyond 64 bits and loses digits of long decimal mantissas. The classification is JSON's
-/// usual one: an integer (no fraction, no exponent) that fits int64 or uint64, else a double.
-struct json_number {
-  enum class kind : std::uint8_t { signed_integer, unsigned_integer, floating } type = kind::floating;
-  std::int64_t i = 0;
-  double d = 0;
-};
+/// Whether the digits of an integer (no sign, no leading zero) exceed the largest magnitude of its
+/// 64-bit type: 2^64 - 1 for a non-negative integer, 2^63 for a negative one.
+bool beyond_64_bits(std::string_view digits, bool negative) {
+  const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+  return digits.size() > limit.size() || (digits.size() == limit.size() && digits > limit);
+}
 
-/// nullopt if token (trailing whitespace allowed) is not a JSON number or is beyond a double's range.
-std::optional<json_number> read_number(std::string_view token) {
-  while (!token.empty() &&
-         (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' || token.back() == '\r')) {
-    token.remove_suffix(1);
-  }
-  std::size_t p = 0;
-  const std::size_t n = token.size();
-  auto digit = [&](std::size_t at) { return at < n && token[at] >= '0' && token[at] <= '9'; };
-  const bool negative = p < n && token[p] == '-';
-  if (negative) ++p;
-  if (!digit(p)) return std::nullopt;
-  if (token[p] == '0') {
-    ++p;
-  } else {
-    while (digit(p)) ++p;
-  }
-  bool integral = true;
-  if (p < n && token[p] == '.') {
-    ++p;
-    if (!digit(p)) return std::nullopt;
-    while (digit(p)) ++p;
-    integral = false;
-  }
-  if (p < n && (token[p] == 'e' || token[p] == 'E')) {
-    ++p;
-    if (p < n && (token[p] == '+' || token[p] == '-')) ++p;
-    if (!digit(p)) return std::nullopt;
-    while (digit(p)) ++p;
-    integral = false;
-  }
-  if (p != n) return std::nullopt;
-  json_number out;
-  if (integral) {
-    if (negative) {
-      std::int64_t v = 0;
-      const auto r = std::from_chars(token.data(), token.data() + n, v);
-      if (r.ec == std::errc{}) {
-        out.type = json_number::kind::signed_integer;
-        out.i = v;
-        out.d = static_cast<double>(v);
-        return out;
+/// simdjson rejects integers beyond 64 bits, which JSON allows: they read as doubles here, as with
+/// strtod and the reference decoder. Returns the text with ".0" appended to each such integer outside
+/// strings (the same value, now a decimal simdjson reads correctly), or nullopt when there is none,
+/// in which case the text's parse error stands.
+std::optional<std::string> widen_big_integers(std::string_view text) {
+  std::string out;
+  std::size_t copied = 0;  // text[0, copied) is in out
+  auto number_char = [](char c) {
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '"') {  // skip the string, escapes included
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
       }
-    } else {
-      std::uint64_t v = 0;
-      const auto r = std::from_chars(token.data(), token.data() + n, v);
-      if (r.ec == std::errc{}) {
-        out.type = v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-                       ? json_number::kind::unsigned_integer
-                       : json_number::kind::signed_integer;
-        out.i = out.type == json_number::kind::signed_integer ? static_cast<std::int64_t>(v) : 0;
-        out.d = static_cast<double>(v);
-        return out;
-      }
+      ++i;
+      continue;
     }
+    if (!number_char(c)) {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < text.size() && number_char(text[end])) ++end;
+    const std::string_view run = text.substr(i, end - i);
+    const bool negative = run.front() == '-';
+    const std::string_view digits = run.substr(negative ? 1 : 0);
+    const bool integer = !digits.empty() && digits.front() >= '1' && digits.front() <= '9' &&
+                         std::all_of(digits.begin(), digits.end(), [](char d) { return d >= '0' && d <= '9'; });
+    if (integer && beyond_64_bits(digits, negative)) {
+      out.append(text.substr(copied, end - copied));
+      out += ".0";
+      copied = end;
+    }
+    i = end;
   }
-  const auto r = std::from_chars(token.data(), token.data() + n, out.d);
-  if (r.ec == std::errc::result_out_of_range) {
-    // Overflow is rejected; underflow reads as the nearest double (0 or a subnormal), as strtod does.
-    const std::string copy{token};
-    out.d = std::strtod(copy.c_str(), nullptr);
-    if (!std::isfinite(out.d)) return std::nullopt;
-  } else if (r.ec != std::errc{} || r.ptr != token.data() + n || !std::isfinite(out.d)) {
-    return std::nullopt;
-  }
+  if (copied == 0) return std::nullopt;
+  out.append(text.substr(copied));
   return out;
 }
+
+// ---- rule 3: duplicate keys ---------------------------------------------------------------------
+
+/// Finds the first key repeated within its object, in document order at any depth (a pre-order walk),
+/// and names it by its path: calls[3].bid, x.y[2].z. Valid messages never need it: the field reader
+/// below checks the objects it reads itself, and hands over the rest (unknown fields) and the naming
+/// of a duplicate to this.
+class duplicate_finder {
+ public:
+  std::optional<std::string> find(dom::element root) {
+    path_.clear();
+    if (visit(root)) return path_;
+    return std::nullopt;
+  }
+
+ private:
+  /// Objects up to this size compare each key with the earlier ones; larger ones use a hash set, so
+  /// that a hostile object of 100,000 keys costs linear time.
+  static constexpr std::size_t pairwise_limit = 16;
+  std::string path_;
+
+  static bool container(dom::element e) noexcept {
+    return e.type() == element_type::OBJECT || e.type() == element_type::ARRAY;
+  }
+
+  bool visit(dom::element e) {  // NOLINT(misc-no-recursion): depth <= max_nesting, enforced by the parser
+    if (e.type() == element_type::ARRAY) {
+      const dom::array items = e.get_array().value_unsafe();
+      std::size_t i = 0;
+      for (const dom::element item : items) {
+        if (container(item)) {
+          const std::size_t mark = path_.size();
+          path_ += '[';
+          path_ += std::to_string(i);
+          path_ += ']';
+          if (visit(item)) return true;
+          path_.resize(mark);
+        }
+        ++i;
+      }
+      return false;
+    }
+    if (e.type() != element_type::OBJECT) return false;
+    const dom::object obj = e.get_object().value_unsafe();
+    const bool pairwise = obj.size() <= pairwise_limit;
+    std::array<std::string_view, pairwise_limit> keys{};
+    std::unordered_set<std::string_view> seen;
+    std::size_t n = 0;
+    for (const dom::key_value_pair field : obj) {
+      bool repeated = false;
+      if (pairwise) {
+        repeated = std::find(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(n), field.key) !=
+                   keys.begin() + static_cast<std::ptrdiff_t>(n);
+        keys[n++] = field.key;
+      } else {
+        repeated = !seen.insert(field.key).second;
+      }
+      if (repeated || container(field.value)) {
+        const std::size_t mark = path_.size();
+        if (!path_.empty()) path_ += '.';
+        path_.append(field.key);
+        if (repeated || visit(field.value)) return true;
+        path_.resize(mark);
+      }
+    }
+    return false;
+  }
+};
+
+// ---- rule 4: the fields ---------------------------------------------------------------------------
 
 /// Names a field without building the string unless an error needs it: parent[index].key, where
 /// parent is a path ("" for the document), index is optional and key may be empty.
@@ -146,382 +187,285 @@ struct field_ref {
   }
 };
 
-class walker {
+/// Reads typed fields and keeps the first violation. Each reader returns false once a violation is
+/// recorded, which ends the decoding: the first one in document order is the message's error unless
+/// the document has a duplicate key anywhere (rule 3), which the caller then looks for. A message
+/// read to its end has no duplicate key: fields() checks every object it reads.
+class field_reader {
  public:
-  bool json_error = false;
-  std::size_t level = 1;                  ///< nesting level of the object whose fields are being read (the document: 1)
-  std::optional<decode_error> duplicate;  ///< the first duplicate key
-  std::optional<decode_error> first;      ///< the first other violation
+  explicit field_reader(duplicate_finder& duplicates) : duplicates_(duplicates) {}
 
-  void fail(std::string field, std::string reason) {
-    if (!first) first = decode_error{std::move(field), std::move(reason)};
-  }
-  void fail(const field_ref& field, std::string reason) {
-    if (!first) first = decode_error{field.str(), std::move(reason)};
-  }
-  void fail_duplicate(std::string field) {
-    if (!duplicate) duplicate = decode_error{std::move(field), "duplicate field"};
-  }
-  /// Returns false (and flags the message) if e is an error.
-  bool ok(simdjson::error_code e) noexcept {
-    if (e != SUCCESS) json_error = true;
-    return e == SUCCESS;
+  std::optional<decode_error> error;
+
+  bool fail(const field_ref& field, std::string reason) {
+    error = decode_error{field.str(), std::move(reason)};
+    return false;
   }
 
-  /// Validates a value that is not decoded (an unknown field, or one of the wrong type), with the
-  /// same duplicate-key rule as everywhere else. path names the value, for duplicate keys; parent is
-  /// the nesting level of the container holding it.
-  bool skip(od::value v, std::string& path, std::size_t parent) {  // NOLINT(misc-no-recursion): depth <= max_nesting
-    od::json_type t{};
-    if (!ok(v.type().get(t))) return false;
-    const std::size_t depth = parent + 1;
-    if ((t == od::json_type::object || t == od::json_type::array) && depth > max_nesting) {
-      return ok(simdjson::DEPTH_ERROR);
+  // `out` is set only when the value is acceptable; a null where allowed leaves it as it is.
+
+  bool number(dom::element v, const field_ref& field, std::optional<double>& out, bool allow_null = false) {
+    switch (v.type()) {
+      case element_type::DOUBLE: out = v.get_double().value_unsafe(); return true;
+      case element_type::INT64: out = static_cast<double>(v.get_int64().value_unsafe()); return true;
+      case element_type::UINT64: out = static_cast<double>(v.get_uint64().value_unsafe()); return true;
+      case element_type::NULL_VALUE:
+        if (allow_null) return true;
+        break;
+      default: break;
     }
-    switch (t) {
-      case od::json_type::object: {
-        od::object obj;
-        if (!ok(v.get_object().get(obj))) return false;
-        std::vector<std::string_view> keys;
-        for (auto field_result : obj) {
-          od::field field;
-          if (!ok(std::move(field_result).get(field))) return false;
-          std::string_view key;
-          if (!ok(field.unescaped_key().get(key))) return false;
-          const std::size_t mark = path.size();
-          if (!path.empty()) path += '.';
-          path.append(key);
-          if (std::find(keys.begin(), keys.end(), key) != keys.end()) fail_duplicate(path);
-          keys.push_back(key);
-          const bool good = skip(field.value(), path, depth);
-          path.resize(mark);
-          if (!good) return false;
-        }
-        return true;
-      }
-      case od::json_type::array: {
-        od::array arr;
-        if (!ok(v.get_array().get(arr))) return false;
-        std::size_t i = 0;
-        for (auto element : arr) {
-          od::value ev;
-          if (!ok(element.get(ev))) return false;
-          const std::size_t mark = path.size();
-          path += '[';
-          path += std::to_string(i++);
-          path += ']';
-          const bool good = skip(ev, path, depth);
-          path.resize(mark);
-          if (!good) return false;
-        }
-        return true;
-      }
-      case od::json_type::string: {
-        std::string_view s;
-        return ok(v.get_string().get(s));
-      }
-      case od::json_type::number: return number_of(v).has_value();
-      case od::json_type::boolean: {
-        bool b = false;
-        return ok(v.get_bool().get(b));
-      }
-      case od::json_type::null: {
-        bool n = false;
-        if (!ok(v.is_null().get(n))) return false;
-        return n || ok(simdjson::N_ATOM_ERROR);
-      }
-    }
-    return ok(simdjson::TAPE_ERROR);
-  }
-  bool skip(od::value v, std::string_view path, std::size_t depth) {
-    std::string p{path};
-    return skip(v, p, depth);
+    return fail(field, "expected a number");
   }
 
-  /// The number v holds, or nullopt (flagged) if its text is not a valid JSON number.
-  std::optional<json_number> number_of(od::value& v) {
-    auto n = read_number(v.raw_json_token());
-    if (!n) json_error = true;
-    return n;
-  }
-
-  /// The JSON type of v, or nullopt (flagged) on an error.
-  std::optional<od::json_type> type_of(od::value& v) {
-    od::json_type t{};
-    if (!ok(v.type().get(t))) return std::nullopt;
-    return t;
-  }
-
-  // ---- typed fields: false when the message cannot go on (a JSON error) -------------------------
-  // `out` is set only when the value is acceptable; otherwise the violation is recorded.
-
-  bool number(od::value v, const field_ref& field, std::optional<double>& out, bool allow_null = false) {
-    const auto t = type_of(v);
-    if (!t) return false;
-    if (*t == od::json_type::null && allow_null) return skip(v, field.str(), level);
-    if (*t != od::json_type::number) {
-      fail(field, "expected a number");
-      return skip(v, field.str(), level);
-    }
-    const auto n = number_of(v);
-    if (!n) return false;
-    out = n->d;
-    return true;
-  }
-
-  bool price(od::value v, const field_ref& field, double& out, bool allow_null = false) {
+  bool price(dom::element v, const field_ref& field, double& out, bool allow_null = false) {
     std::optional<double> d;
     if (!number(v, field, d, allow_null)) return false;
     if (d) {
-      if (!(*d >= 0)) {
-        fail(field, "negative (" + detail::number_text(*d) + ")");
-      } else {
-        out = *d;
-      }
+      if (!(*d >= 0)) return fail(field, "negative (" + detail::number_text(*d) + ")");
+      out = *d;
     }
     return true;
   }
 
-  bool integer(od::value v, const field_ref& field, std::optional<std::int64_t>& out, bool allow_null = false) {
-    const auto t = type_of(v);
-    if (!t) return false;
-    if (*t == od::json_type::null && allow_null) return skip(v, field.str(), level);
-    if (*t != od::json_type::number) {
-      fail(field, "expected an integer");
-      return skip(v, field.str(), level);
-    }
-    return signed_integer(v, field, out, "expected an integer");
-  }
-
-  // A JSON number that must be an int64: "out of range" beyond it, not_integer for a fraction.
+  /// A JSON number that must be an int64: "out of range" beyond it, not_integer for a fraction or
+  /// another type.
   template <class Out>
-  bool signed_integer(od::value v, const field_ref& field, Out& out, std::string_view not_integer) {
-    const auto n = number_of(v);
-    if (!n) return false;
-    if (n->type == json_number::kind::signed_integer) {
-      out = n->i;
-    } else if (n->type == json_number::kind::unsigned_integer) {
-      fail(field, "out of range");
-    } else {
-      fail(field, std::string(not_integer));
-    }
-    return true;
-  }
-
-  bool count(od::value v, const field_ref& field, std::int64_t& out, bool allow_null = false) {
-    std::optional<std::int64_t> i;
-    if (!integer(v, field, i, allow_null)) return false;
-    if (i) {
-      if (*i < 0) {
-        fail(field, "negative (" + detail::number_text(*i) + ")");
-      } else {
-        out = *i;
-      }
-    }
-    return true;
-  }
-
-  bool string(od::value v, const field_ref& field, std::optional<std::string_view>& out) {
-    const auto t = type_of(v);
-    if (!t) return false;
-    if (*t != od::json_type::string) {
-      fail(field, "expected a string");
-      return skip(v, field.str(), level);
-    }
-    std::string_view s;
-    if (!ok(v.get_string().get(s))) return false;
-    out = s;
-    return true;
-  }
-
-  bool name(od::value v, const field_ref& field, std::size_t max, std::string& out) {
-    std::optional<std::string_view> s;
-    if (!string(v, field, s)) return false;
-    if (s) {
-      if (detail::valid_name(*s, max)) {
-        out.assign(*s);
-      } else {
-        fail(field, "does not match [A-Za-z0-9_.-]{1," + std::to_string(max) + "} " + detail::quoted(*s));
-      }
-    }
-    return true;
-  }
-
-  bool date(od::value v, const field_ref& field, std::chrono::year_month_day& out) {
-    std::optional<std::string_view> s;
-    if (!string(v, field, s)) return false;
-    if (s) {
-      if (const auto d = detail::parse_date(*s)) {
-        out = *d;
-      } else {
-        fail(field, "not a valid date YYYY-MM-DD " + detail::quoted(*s));
-      }
-    }
-    return true;
-  }
-
-  bool timestamp(od::value v, const field_ref& field, timestamp_ns& out) {
-    const auto t = type_of(v);
-    if (!t) return false;
-    if (*t == od::json_type::string) {
-      std::string_view s;
-      if (!ok(v.get_string().get(s))) return false;
-      if (const auto ts = parse_timestamp(s)) {
-        out = *ts;
-      } else {
-        fail(field, "not an ISO-8601 UTC timestamp " + detail::quoted(s));
-      }
-      return true;
-    }
-    if (*t == od::json_type::number) return signed_integer(v, field, out, "expected a string or an integer");
-    fail(field, "expected a string or an integer");
-    return skip(v, field.str(), level);
-  }
-};
-
-/// Known fields of one object: a bit per field, for "missing" and "duplicate field".
-struct field_set {
-  std::uint32_t seen = 0;
-  std::vector<std::string_view> unknown;
-};
-
-/// Iterates the fields of obj: handler(index of the key in names, or -1, key, value, path) -> bool.
-/// Records duplicates and, at the end, missing required fields (required: bitmask over names).
-template <std::size_t N, class Handler>
-bool for_each_field(walker& w, od::object obj, std::size_t level, std::string_view parent, std::size_t parent_index,
-                    const std::array<std::string_view, N>& names, std::uint32_t required, Handler&& handler) {
-  field_set fs;
-  for (auto field_result : obj) {
-    od::field field;
-    if (!w.ok(std::move(field_result).get(field))) return false;
-    std::string_view key;
-    if (!w.ok(field.unescaped_key().get(key))) return false;
-    int index = -1;
-    for (std::size_t i = 0; i < N; ++i) {
-      if (names[i] == key) {
-        index = static_cast<int>(i);
+  bool signed_integer(dom::element v, const field_ref& field, Out& out, std::string_view not_integer,
+                      bool allow_null = false) {
+    switch (v.type()) {
+      case element_type::INT64: out = v.get_int64().value_unsafe(); return true;
+      case element_type::UINT64: return fail(field, "out of range");
+      case element_type::NULL_VALUE:
+        if (allow_null) return true;
         break;
+      default: break;
+    }
+    return fail(field, std::string(not_integer));
+  }
+
+  bool count(dom::element v, const field_ref& field, std::int64_t& out, bool allow_null = false) {
+    std::optional<std::int64_t> i;
+    if (!signed_integer(v, field, i, "expected an integer", allow_null)) return false;
+    if (i) {
+      if (*i < 0) return fail(field, "negative (" + detail::number_text(*i) + ")");
+      out = *i;
+    }
+    return true;
+  }
+
+  bool string(dom::element v, const field_ref& field, std::string_view& out) {
+    if (v.type() != element_type::STRING) return fail(field, "expected a string");
+    out = v.get_string().value_unsafe();
+    return true;
+  }
+
+  bool name(dom::element v, const field_ref& field, std::size_t max, std::string& out) {
+    std::string_view s;
+    if (!string(v, field, s)) return false;
+    if (!detail::valid_name(s, max)) {
+      return fail(field, "does not match [A-Za-z0-9_.-]{1," + std::to_string(max) + "} " + detail::quoted(s));
+    }
+    out.assign(s);
+    return true;
+  }
+
+  bool date(dom::element v, const field_ref& field, std::chrono::year_month_day& out) {
+    std::string_view s;
+    if (!string(v, field, s)) return false;
+    const auto d = detail::parse_date(s);
+    if (!d) return fail(field, "not a valid date YYYY-MM-DD " + detail::quoted(s));
+    out = *d;
+    return true;
+  }
+
+  bool timestamp(dom::element v, const field_ref& field, timestamp_ns& out) {
+    if (v.type() != element_type::STRING) return signed_integer(v, field, out, "expected a string or an integer");
+    const std::string_view s = v.get_string().value_unsafe();
+    const auto t = parse_timestamp(s);
+    if (!t) return fail(field, "not an ISO-8601 UTC timestamp " + detail::quoted(s));
+    out = *t;
+    return true;
+  }
+
+  /// Reads the fields of an object: handler(index of the key in names, value, path) -> bool for the
+  /// known ones, then reports the first missing required field (required: a bitmask over names).
+  /// Unknown fields are skipped once their keys and values are checked for duplicate keys.
+  template <std::size_t N, class Handler>
+  bool fields(dom::element object, const field_ref& object_path, const std::array<std::string_view, N>& names,
+              std::uint32_t required, Handler&& handler) {
+    constexpr std::size_t few_unknown = 16;  // beyond, the finder searches the whole object once
+    std::size_t unknown_count = 0, position = 0;
+    std::uint32_t seen = 0;
+    std::size_t next = 0;  // messages usually list the fields in the order of names: try that one first
+    const dom::object obj = object.get_object().value_unsafe();
+    for (const dom::key_value_pair field : obj) {
+      ++position;
+      std::size_t index = next < N && names[next] == field.key ? next : N;
+      if (index == N) index = static_cast<std::size_t>(std::find(names.begin(), names.end(), field.key) - names.begin());
+      if (index == N) {
+        ++unknown_count;
+        if (unknown_count == few_unknown && duplicates_.find(object)) return fail(object_path, "duplicate field");
+        if (unknown_count >= few_unknown) continue;
+        if (duplicates_.find(field.value) || (unknown_count > 1 && key_before(obj, position - 1, field.key))) {
+          return fail(object_path, "duplicate field");
+        }
+        continue;
+      }
+      if ((seen >> index & 1U) != 0) return fail(object_path, "duplicate field");
+      next = index + 1;
+      seen |= 1U << index;
+      if (!handler(static_cast<int>(index), field.value, field_ref{object_path.parent, object_path.index, field.key})) {
+        return false;
       }
     }
-    const field_ref path{parent, parent_index, key};
-    bool duplicate = false;
-    if (index >= 0) {
-      duplicate = (fs.seen >> index & 1U) != 0;
-      fs.seen |= 1U << index;
-    } else {
-      duplicate = std::find(fs.unknown.begin(), fs.unknown.end(), key) != fs.unknown.end();
-      fs.unknown.push_back(key);
+    for (std::size_t i = 0; i < N; ++i) {
+      if ((required >> i & 1U) != 0 && (seen >> i & 1U) == 0) {
+        return fail(field_ref{object_path.parent, object_path.index, names[i]}, "missing");
+      }
     }
-    if (duplicate) {
-      w.fail_duplicate(path.str());
-      // The value is validated but not decoded again.
-      if (!w.skip(field.value(), path.str(), level)) return false;
-      continue;
-    }
-    if (index < 0) {
-      std::string p = path.str();
-      if (!w.skip(field.value(), p, level)) return false;
-      continue;
-    }
-    w.level = level;
-    if (!handler(index, field.value(), path)) return false;
+    return true;
   }
-  for (std::size_t i = 0; i < N; ++i) {
-    if ((required >> i & 1U) != 0 && (fs.seen >> i & 1U) == 0)
-      w.fail(field_ref{parent, parent_index, names[i]}, "missing");
+
+  /// Whether key is among the first `count` keys of obj.
+  static bool key_before(dom::object obj, std::size_t count, std::string_view key) {
+    for (const dom::key_value_pair field : obj) {
+      if (count-- == 0) return false;
+      if (field.key == key) return true;
+    }
+    return false;
+  }
+
+  /// A strike: a number > 0.
+  bool strike(dom::element v, const field_ref& field, double& out) {
+    std::optional<double> k;
+    if (!number(v, field, k)) return false;
+    if (!(*k > 0)) return fail(field, "must be > 0 (" + detail::number_text(*k) + ")");
+    out = *k;
+    return true;
+  }
+
+ private:
+  duplicate_finder& duplicates_;
+};
+
+constexpr std::uint32_t all(std::size_t n) { return (std::uint32_t{1} << n) - 1; }
+
+/// One side of a chain (calls or puts): an array of quote objects with distinct strikes.
+bool read_side(field_reader& r, dom::element v, const field_ref& path, std::size_t max_quotes, chain_side& side) {
+  if (v.type() != element_type::ARRAY) return r.fail(path, "expected an array");
+  const dom::array quotes = v.get_array().value_unsafe();
+  const std::size_t n = quotes.size();
+  if (n > max_quotes) {
+    return r.fail(path, std::to_string(n) + " quotes exceed the limit of " + std::to_string(max_quotes));
+  }
+  side.strike.reserve(n);
+  side.bid.reserve(n);
+  side.ask.reserve(n);
+  side.last.reserve(n);
+  side.volume.reserve(n);
+  side.open_interest.reserve(n);
+  // Strikes seen so far, for the duplicate check; filled only once the strikes stop rising, so that
+  // sorted chains (the usual case) never pay for it.
+  std::unordered_set<double> strikes_seen;
+  double max_strike = -std::numeric_limits<double>::infinity();
+  const std::string side_name = path.str();
+  std::size_t i = 0;
+  for (const dom::element item : quotes) {
+    const field_ref prefix{side_name, i++, {}};
+    if (item.type() != element_type::OBJECT) return r.fail(prefix, "expected an object");
+    static constexpr std::array<std::string_view, 6> names = {"strike", "bid",    "ask",
+                                                              "last",   "volume", "open_interest"};
+    double strike = 0, bid = 0, ask = 0, last = 0;
+    std::int64_t volume = 0, oi = 0;
+    const bool good = r.fields(item, prefix, names, 1U, [&](int index, dom::element fv,
+                                                                          const field_ref& fp) {
+      switch (index) {
+        case 0: {
+          if (!r.strike(fv, fp, strike)) return false;
+          if (strike <= max_strike) {
+            if (strikes_seen.empty()) strikes_seen.insert(side.strike.begin(), side.strike.end());
+            if (strikes_seen.contains(strike)) return r.fail(fp, "duplicate strike (" + detail::number_text(strike) + ")");
+          }
+          return true;
+        }
+        case 1: return r.price(fv, fp, bid, true);
+        case 2: return r.price(fv, fp, ask, true);
+        case 3: return r.price(fv, fp, last, true);
+        case 4: return r.count(fv, fp, volume, true);
+        default: return r.count(fv, fp, oi, true);
+      }
+    });
+    if (!good) return false;
+    max_strike = std::max(max_strike, strike);
+    if (!strikes_seen.empty()) strikes_seen.insert(strike);
+    side.strike.push_back(strike);
+    side.bid.push_back(bid);
+    side.ask.push_back(ask);
+    side.last.push_back(last);
+    side.volume.push_back(volume);
+    side.open_interest.push_back(oi);
   }
   return true;
 }
 
-constexpr std::uint32_t all(std::size_t n) { return (std::uint32_t{1} << n) - 1; }
+const field_ref document{};
 
 }  // namespace
 
 struct message_decoder::impl {
   codec_limits limits;
-  od::parser parser;
-  std::unique_ptr<char[]> buffer;
+  dom::parser parser;
+  duplicate_finder duplicates;
+  std::unique_ptr<char[]> buffer;  // the message, padded as simdjson reads past its end
   std::size_t capacity = 0;
 
-  /// Runs decode(walker&, od::object) -> void on the message; the error precedence of the file comment.
-  template <class T, class Decode>
-  decode_result<T> run(std::string_view json, Decode&& decode) {
+  /// The document's root, or nullopt if the text is not valid JSON (rule 2).
+  std::optional<dom::element> parse(std::string_view json) {
+    const std::size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
+    if (needed > capacity) {
+      buffer = std::make_unique<char[]>(needed);
+      capacity = needed;
+      if (parser.allocate(json.size(), max_nesting) != simdjson::SUCCESS) return std::nullopt;
+    }
+    std::memcpy(buffer.get(), json.data(), json.size());
+    std::memset(buffer.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+    dom::element root;
+    const auto error = parser.parse(buffer.get(), json.size(), false).get(root);
+    if (error == simdjson::SUCCESS) return root;
+    if (error != simdjson::NUMBER_ERROR) return std::nullopt;
+    const auto widened = widen_big_integers(json);
+    if (!widened) return std::nullopt;
+    return parse(*widened);
+  }
+
+  /// Runs read(field_reader&, dom::element of the object, T&) -> bool on the message; the error precedence of the file
+  /// comment.
+  template <class T, class Read>
+  decode_result<T> run(std::string_view json, Read&& read) {
     decode_result<T> result;
     if (json.size() > limits.max_message_bytes) {
       result.error = {"message", std::to_string(json.size()) + " bytes exceed the limit of " +
                                      std::to_string(limits.max_message_bytes)};
       return result;
     }
-    const std::size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
-    if (needed > capacity) {
-      buffer = std::make_unique<char[]>(needed);
-      capacity = needed;
-    }
-    std::memcpy(buffer.get(), json.data(), json.size());
-    std::memset(buffer.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
-
-    walker w;
-    T value{};
-    [&] {
-      od::document doc;
-      if (!w.ok(parser.iterate(buffer.get(), json.size(), capacity).get(doc))) return;
-      od::json_type t{};
-      if (!w.ok(doc.type().get(t))) return;
-      if (t != od::json_type::object) {
-        w.fail("message", "expected an object");
-        // Validate the rest as JSON.
-        if (t == od::json_type::array) {
-          od::array arr;
-          if (!w.ok(doc.get_array().get(arr))) return;
-          std::string path;
-          std::size_t i = 0;
-          for (auto element : arr) {
-            od::value ev;
-            if (!w.ok(element.get(ev))) return;
-            path = "[" + std::to_string(i++) + "]";
-            if (!w.skip(ev, path, 1)) return;
-          }
-        } else {
-          // A scalar document: the token must be the last one; no trailing check below.
-          std::string_view token;
-          if (!w.ok(doc.raw_json_token().get(token))) return;
-          if (token.data() + token.size() != buffer.get() + json.size()) {
-            w.json_error = true;
-            return;
-          }
-          while (!token.empty() &&
-                 (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' || token.back() == '\r')) {
-            token.remove_suffix(1);
-          }
-          if (t == od::json_type::string) {
-            std::string_view str;
-            w.ok(doc.get_string().get(str));
-          } else if (t == od::json_type::number) {
-            if (!read_number(token)) w.json_error = true;
-          } else if (t == od::json_type::boolean) {
-            if (token != "true" && token != "false") w.json_error = true;
-          } else if (token != "null") {
-            w.json_error = true;
-          }
-          return;
-        }
-      } else {
-        od::object obj;
-        if (!w.ok(doc.get_object().get(obj))) return;
-        if (!decode(w, obj, value)) return;
-      }
-      // Trailing content after the document.
-      const char* location = nullptr;
-      if (doc.current_location().get(location) == SUCCESS) w.ok(simdjson::TAPE_ERROR);
-    }();
-    if (w.json_error) {
+    const auto root = parse(json);
+    if (!root) {
       result.error = {"message", "not valid JSON"};
-    } else if (w.duplicate) {
-      result.error = std::move(*w.duplicate);
-    } else if (w.first) {
-      result.error = std::move(*w.first);
-    } else {
+      return result;
+    }
+    field_reader r(duplicates);
+    T value{};
+    if (root->type() != element_type::OBJECT) {
+      r.fail(field_ref{"message", field_ref::no_index, {}}, "expected an object");
+    } else if (read(r, *root, value)) {
       result.value = std::move(value);
+      return result;
+    }
+    // Rule 3 before rule 4: the first duplicate key anywhere, else the violation.
+    if (auto duplicate = duplicates.find(*root)) {
+      result.error = {std::move(*duplicate), "duplicate field"};
+    } else {
+      result.error = std::move(*r.error);
     }
     return result;
   }
@@ -533,203 +477,80 @@ message_decoder::message_decoder(message_decoder&&) noexcept = default;
 message_decoder& message_decoder::operator=(message_decoder&&) noexcept = default;
 
 decode_result<underlying_tick> message_decoder::decode_underlying(std::string_view json) {
-  return impl_->run<underlying_tick>(json, [](walker& w, od::object obj, underlying_tick& tick) {
+  return impl_->run<underlying_tick>(json, [](field_reader& r, dom::element obj, underlying_tick& tick) {
     static constexpr std::array<std::string_view, 5> names = {"product", "tick_id", "price", "volume", "timestamp"};
-    return for_each_field(w, obj, 1, "", field_ref::no_index, names, all(5),
-                          [&](int index, od::value v, const field_ref& path) {
-                            switch (index) {
-                              case 0: return w.name(v, path, detail::max_product_chars, tick.product);
-                              case 1: {
-                                std::optional<std::int64_t> id;
-                                if (!w.integer(v, path, id)) return false;
-                                if (id) tick.tick_id = *id;
-                                return true;
-                              }
-                              case 2: return w.price(v, path, tick.price);
-                              case 3: return w.count(v, path, tick.volume);
-                              default: return w.timestamp(v, path, tick.timestamp);
-                            }
-                          });
+    return r.fields(obj, document, names, all(5), [&](int index, dom::element v, const field_ref& path) {
+      switch (index) {
+        case 0: return r.name(v, path, detail::max_product_chars, tick.product);
+        case 1: return r.signed_integer(v, path, tick.tick_id, "expected an integer");
+        case 2: return r.price(v, path, tick.price);
+        case 3: return r.count(v, path, tick.volume);
+        default: return r.timestamp(v, path, tick.timestamp);
+      }
+    });
   });
 }
 
 decode_result<option_quote> message_decoder::decode_quote(std::string_view json) {
-  return impl_->run<option_quote>(json, [](walker& w, od::object obj, option_quote& q) {
+  return impl_->run<option_quote>(json, [](field_reader& r, dom::element obj, option_quote& q) {
     static constexpr std::array<std::string_view, 13> names = {
         "product", "symbol", "expiry",        "strike",           "option_type", "bid",      "ask",
         "last",    "volume", "open_interest", "underlying_price", "quote_id",    "timestamp"};
-    return for_each_field(w, obj, 1, "", field_ref::no_index, names, all(13),
-                          [&](int index, od::value v, const field_ref& path) {
-                            switch (index) {
-                              case 0: return w.name(v, path, detail::max_product_chars, q.product);
-                              case 1: return w.name(v, path, detail::max_symbol_chars, q.symbol);
-                              case 2: return w.date(v, path, q.expiry);
-                              case 3: {
-                                std::optional<double> k;
-                                if (!w.number(v, path, k)) return false;
-                                if (k) {
-                                  if (*k > 0) {
-                                    q.strike = *k;
-                                  } else {
-                                    w.fail(path, "must be > 0 (" + detail::number_text(*k) + ")");
-                                  }
-                                }
-                                return true;
-                              }
-                              case 4: {
-                                std::optional<std::string_view> s;
-                                if (!w.string(v, path, s)) return false;
-                                if (s) {
-                                  if (const auto call = detail::parse_option_type(*s)) {
-                                    q.is_call = *call;
-                                  } else {
-                                    w.fail(path, "expected CE, PE, call or put " + detail::quoted(*s));
-                                  }
-                                }
-                                return true;
-                              }
-                              case 5: return w.price(v, path, q.bid);
-                              case 6: return w.price(v, path, q.ask);
-                              case 7: return w.price(v, path, q.last);
-                              case 8: return w.count(v, path, q.volume);
-                              case 9: return w.count(v, path, q.open_interest);
-                              case 10: return w.price(v, path, q.underlying_price);
-                              case 11: {
-                                std::optional<std::int64_t> id;
-                                if (!w.integer(v, path, id)) return false;
-                                if (id) q.quote_id = *id;
-                                return true;
-                              }
-                              default: return w.timestamp(v, path, q.timestamp);
-                            }
-                          });
+    return r.fields(obj, document, names, all(13), [&](int index, dom::element v, const field_ref& path) {
+      switch (index) {
+        case 0: return r.name(v, path, detail::max_product_chars, q.product);
+        case 1: return r.name(v, path, detail::max_symbol_chars, q.symbol);
+        case 2: return r.date(v, path, q.expiry);
+        case 3: return r.strike(v, path, q.strike);
+        case 4: {
+          std::string_view s;
+          if (!r.string(v, path, s)) return false;
+          const auto call = detail::parse_option_type(s);
+          if (!call) return r.fail(path, "expected CE, PE, call or put " + detail::quoted(s));
+          q.is_call = *call;
+          return true;
+        }
+        case 5: return r.price(v, path, q.bid);
+        case 6: return r.price(v, path, q.ask);
+        case 7: return r.price(v, path, q.last);
+        case 8: return r.count(v, path, q.volume);
+        case 9: return r.count(v, path, q.open_interest);
+        case 10: return r.price(v, path, q.underlying_price);
+        case 11: return r.signed_integer(v, path, q.quote_id, "expected an integer");
+        default: return r.timestamp(v, path, q.timestamp);
+      }
+    });
   });
 }
 
-namespace {
-
-bool decode_side(walker& w, od::value v, const field_ref& path, std::size_t max_quotes, chain_side& side) {
-  const auto t = w.type_of(v);
-  if (!t) return false;
-  if (*t != od::json_type::array) {
-    w.fail(path, "expected an array");
-    return w.skip(v, path.str(), 1);  // a field of the document
-  }
-  od::array arr;
-  if (!w.ok(v.get_array().get(arr))) return false;
-  std::size_t n = 0;
-  if (!w.ok(arr.count_elements().get(n))) return false;
-  if (n > max_quotes) {
-    w.fail(path, std::to_string(n) + " quotes exceed the limit of " + std::to_string(max_quotes));
-  }
-  const std::size_t reserve = std::min(n, max_quotes);
-  side.strike.reserve(reserve);
-  side.bid.reserve(reserve);
-  side.ask.reserve(reserve);
-  side.last.reserve(reserve);
-  side.volume.reserve(reserve);
-  side.open_interest.reserve(reserve);
-  double max_strike = -std::numeric_limits<double>::infinity();
-  std::size_t i = 0;
-  const std::string side_name = path.str();
-  for (auto element : arr) {
-    od::value ev;
-    if (!w.ok(element.get(ev))) return false;
-    const field_ref prefix{side_name, i++, {}};
-    const auto et = w.type_of(ev);
-    if (!et) return false;
-    if (*et != od::json_type::object) {
-      w.fail(prefix, "expected an object");
-      if (!w.skip(ev, prefix.str(), 2)) return false;
-      continue;
-    }
-    od::object obj;
-    if (!w.ok(ev.get_object().get(obj))) return false;
-    static constexpr std::array<std::string_view, 6> names = {"strike", "bid",    "ask",
-                                                              "last",   "volume", "open_interest"};
-    double strike = 0, bid = 0, ask = 0, last = 0;
-    std::int64_t volume = 0, oi = 0;
-    const bool good = for_each_field(
-        w, obj, 3, side_name, prefix.index, names, 1U, [&](int index, od::value fv, const field_ref& fp) {
-          switch (index) {
-            case 0: {
-              std::optional<double> k;
-              if (!w.number(fv, fp, k)) return false;
-              if (k) {
-                if (!(*k > 0)) {
-                  w.fail(fp, "must be > 0 (" + detail::number_text(*k) + ")");
-                } else {
-                  // Sorted chains (the usual case) never scan.
-                  const bool dup =
-                      *k <= max_strike && std::find(side.strike.begin(), side.strike.end(), *k) != side.strike.end();
-                  if (dup) w.fail(fp, "duplicate strike (" + detail::number_text(*k) + ")");
-                  strike = *k;
-                }
-              }
-              return true;
-            }
-            case 1: return w.price(fv, fp, bid, true);
-            case 2: return w.price(fv, fp, ask, true);
-            case 3: return w.price(fv, fp, last, true);
-            case 4: return w.count(fv, fp, volume, true);
-            default: return w.count(fv, fp, oi, true);
-          }
-        });
-    if (!good) return false;
-    if (w.first) continue;  // the message is rejected; only its JSON validity still matters
-    max_strike = std::max(max_strike, strike);
-    side.strike.push_back(strike);
-    side.bid.push_back(bid);
-    side.ask.push_back(ask);
-    side.last.push_back(last);
-    side.volume.push_back(volume);
-    side.open_interest.push_back(oi);
-  }
-  return true;
-}
-
-}  // namespace
-
 decode_result<option_chain> message_decoder::decode_chain(std::string_view json) {
   const std::size_t max_quotes = impl_->limits.max_quotes_per_side;
-  return impl_->run<option_chain>(json, [max_quotes](walker& w, od::object obj, option_chain& c) {
+  return impl_->run<option_chain>(json, [max_quotes](field_reader& r, dom::element obj, option_chain& c) {
     static constexpr std::array<std::string_view, 9> names = {
         "product", "expiry", "chain_id", "timestamp", "underlying_price", "calls", "puts", "rate", "dividend_yield"};
-    return for_each_field(w, obj, 1, "", field_ref::no_index, names, all(7),
-                          [&](int index, od::value v, const field_ref& path) {
-                            switch (index) {
-                              case 0: return w.name(v, path, detail::max_product_chars, c.product);
-                              case 1: return w.date(v, path, c.expiry);
-                              case 2: {
-                                std::optional<std::string_view> s;
-                                if (!w.string(v, path, s)) return false;
-                                if (s) {
-                                  if (s->empty()) {
-                                    w.fail(path, "empty");
-                                  } else {
-                                    c.chain_id.assign(*s);
-                                  }
-                                }
-                                return true;
-                              }
-                              case 3: return w.timestamp(v, path, c.timestamp);
-                              case 4: return w.price(v, path, c.underlying_price);
-                              case 5: return decode_side(w, v, path, max_quotes, c.calls);
-                              case 6: return decode_side(w, v, path, max_quotes, c.puts);
-                              case 7: {
-                                std::optional<double> r;
-                                if (!w.number(v, path, r, true)) return false;
-                                c.rate = r;
-                                return true;
-                              }
-                              default: {
-                                std::optional<double> q;
-                                if (!w.number(v, path, q, true)) return false;
-                                c.dividend_yield = q;
-                                return true;
-                              }
-                            }
-                          });
+    return r.fields(obj, document, names, all(7), [&](int index, dom::element v, const field_ref& path) {
+      switch (index) {
+        case 0: return r.name(v, path, detail::max_product_chars, c.product);
+        case 1: return r.date(v, path, c.expiry);
+        case 2: {
+          std::string_view s;
+          if (!r.string(v, path, s)) return false;
+          if (s.empty()) return r.fail(path, "empty");
+          c.chain_id.assign(s);
+          return true;
+        }
+        case 3: return r.timestamp(v, path, c.timestamp);
+        case 4: return r.price(v, path, c.underlying_price);
+        case 5: return read_side(r, v, path, max_quotes, c.calls);
+        case 6: return read_side(r, v, path, max_quotes, c.puts);
+        default: {
+          std::optional<double> value;
+          if (!r.number(v, path, value, true)) return false;
+          (index == 7 ? c.rate : c.dividend_yield) = value;
+          return true;
+        }
+      }
+    });
   });
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 // JSON <-> message values (../shared/design/MESSAGES.md). Decoding is strict: the first violation of a
 // rule rejects the message with an error naming the field and the reason, e.g.
-// "calls[17].open_interest: negative (-5)". Hot-path decoding uses simdjson's On-Demand API (an
-// implementation detail: no simdjson type appears here); encoding streams into a string with
-// shortest round-trip doubles, without building a document first.
+// "calls[17].open_interest: negative (-5)". Decoding uses simdjson, with the SIMD kernel the CPU
+// supports (an implementation detail: no simdjson type appears here); encoding streams into a string
+// with shortest round-trip doubles, without building a document first.
 #include <cstddef>
 #include <memory>
 #include <optional>

@@ -600,6 +600,19 @@ TEST(Codec, NumbersAreReadExactly) {
   }
 }
 
+TEST(Codec, IntegersBeyond64BitsLeaveStringsAlone) {
+  // Such integers are read as doubles; the digits inside strings (escaped quotes included) stay text.
+  message_decoder d;
+  std::string m = read_file("option_chain.json");
+  m.replace(m.find("NIFTY-"), 6, R"(a\"-123456789012345678901234567890\\)");
+  m.replace(m.find("21543.25"), 8, "123456789012345678901234567890");
+  const auto c = d.decode_chain(m);
+  ASSERT_TRUE(c) << c.error.message();
+  EXPECT_EQ(c.value->chain_id.substr(0, 34), R"(a"-123456789012345678901234567890\)");
+  EXPECT_EQ(c.value->underlying_price, 123456789012345678901234567890.0);
+  EXPECT_EQ(outcome(c), outcome(reference::decode_chain(m)));
+}
+
 // ---- the enriched chain ---------------------------------------------------------------------------
 
 TEST(Codec, EnrichedChainCarriesEveryField) {

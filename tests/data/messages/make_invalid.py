@@ -87,6 +87,26 @@ add("option_chain", chain(extra='[{"a": 1}, {"a": 1, "a": 2}]'), "extra[1].a: du
 add("option_chain", chain(product='"NI FTY"', extra='{"x": 1, "x": 1}'), "extra.x: duplicate field")
 add("underlying", tick()[:-1] + ', "pro\\u0064uct": "X"}', "product: duplicate field")
 add("option_chain", chain(calls=calls_with(0, '{"strike": 21400, "strike": 21400}')), "calls[0].strike: duplicate field")
+# Unknown fields: a repeated unknown key, a duplicate inside an unknown value, more than 16 unknown keys
+# (the decoder then searches the object another way), a duplicate after an earlier violation, a
+# duplicate known key after an unknown one.
+add("option_chain", chain(calls=calls_with(1, '{"strike": 21500, "x": 1, "y": 2, "x": 3}')), "calls[1].x: duplicate field")
+add("option_chain", chain(calls=calls_with(1, '{"strike": 21500, "x": {"a": [{"b": 1, "b": 2}]}}')),
+    "calls[1].x.a[0].b: duplicate field")
+many = ", ".join(f'"u{i}": {i}' for i in range(20))
+add("option_chain", chain(calls=calls_with(2, '{"strike": 21600, ' + many + ', "u17": 0}')), "calls[2].u17: duplicate field")
+add("option_chain", chain(calls=calls_with(2, '{"strike": 21600, ' + many + ', "z": {"q": 1, "q": 1}}')),
+    "calls[2].z.q: duplicate field")
+add("option_chain", chain(underlying_price="-1", puts='[{"strike": 1, "k": [1, {"v": 1, "v": 2}]}]'),
+    "puts[0].k[1].v: duplicate field")
+add("underlying", tick()[:-1] + ', "note": "x", "volume": 1}', "volume: duplicate field")
+# Integers beyond 64 bits are JSON numbers (doubles), not errors of their own.
+add("underlying", tick(volume="123456789012345678901234567890"), "volume: expected an integer")
+add("underlying", tick(tick_id="-9223372036854775809"), "tick_id: expected an integer")
+add("option_chain", chain(extra='[123456789012345678901234567890, {"a": 1, "a": 2}]'), "extra[1].a: duplicate field")
+add("option_chain", chain(chain_id='"18446744073709551616"', underlying_price="18446744073709551616",
+                          calls='[{"strike": -18446744073709551616}]'),
+    "calls[0].strike: must be > 0 (-18446744073709551616)")
 # -- missing fields
 add("underlying", tick(timestamp=None), "timestamp: missing")
 add("underlying", tick(product=None, tick_id=None), "product: missing")
