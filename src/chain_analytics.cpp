@@ -1,7 +1,7 @@
 // Chain analytics (issue 3, MESSAGES.md "Enrichment"): PCR, max pain, forward and ATM strike,
 // per-quote implied volatility and Greeks, smile measures and positioning. Pure: no I/O, no clock,
-// no globals. enrich_chain allocates its result and a per-strike scratch table once per chain,
-// nothing per quote.
+// no globals. enrich_chain allocates its result, a per-strike scratch table and the list of IV
+// problems once per chain, nothing per quote.
 //
 // Conventions decided here (documented for the message consumers):
 // - Strikes are compared exactly (==): both sides and both snapshots are decoded from the same
@@ -60,6 +60,8 @@
 #include <optaro/pricing.hpp>
 #include <optaro/status.hpp>
 
+#include "black_detail.hpp"
+
 namespace optaro {
 namespace {
 
@@ -113,38 +115,85 @@ void price_side(const chain_side& side, std::vector<quote_analytics>& out) {
   for (std::size_t i = 0; i < side.size(); ++i) out[i].price = price_used(side.bid[i], side.ask[i], side.last[i]);
 }
 
-// IV, status and Greeks of every quote of one side, at the prices price_side set.
-void analyse_side(const chain_side& side, bool is_call, double S, double T, double r, double q,
-                  std::vector<quote_analytics>& out) {
-  const std::size_t n = side.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    quote_analytics& a = out[i];
-    a.iv = nan;
-    if (!(T > 0)) {
-      a.status = quote_iv_status::expired;
+// A quote whose volatility is being solved for: where its analytics go and what its Greeks need.
+struct pending_quote {
+  quote_analytics* out;
+  double K, x;  // x = ln(F/K), shared by the inversion and the Greeks
+  bool is_call;
+};
+
+// IVs and Greeks of a chain, in three passes: reduce every quote (status, or a normalised problem),
+// solve all problems together (detail::solve_normalised interleaves them), then the Greeks. The chain's
+// horizon (T, r, q and their exponentials) is computed once; per quote only what depends on the strike
+// is, by the kernels behind bs_implied_vol and bs_greeks: the values equal theirs bit for bit.
+class quote_solver {
+ public:
+  quote_solver(double S, const detail::bsm_horizon& h, std::size_t quotes) : S_(S), h_(h) {
+    problems_.reserve(quotes);
+    pending_.reserve(quotes);
+  }
+
+  // The prices price_side set; T <= 0 makes every quote expired.
+  void reduce_side(const chain_side& side, bool is_call, std::vector<quote_analytics>& out) {
+    for (std::size_t i = 0; i < side.size(); ++i) {
+      quote_analytics& a = out[i];
+      a.iv = nan;
       set_no_greeks(a);
-      continue;
+      if (!(h_.T > 0)) {
+        a.status = quote_iv_status::expired;
+        continue;
+      }
+      if (std::isnan(a.price)) {
+        a.status = quote_iv_status::no_price;
+        continue;
+      }
+      const double K = side.strike[i];
+      const double x = detail::forward_log_moneyness(S_, K, h_);
+      const detail::iv_reduction red = detail::reduce_bs_implied_vol(a.price, S_, K, is_call, h_, x);
+      if (red.problem) {
+        problems_.push_back(*red.problem);
+        pending_.push_back({&a, K, x, is_call});
+      } else {
+        finish(a, red.decided, K, x, is_call);
+      }
     }
-    if (std::isnan(a.price)) {
-      a.status = quote_iv_status::no_price;
-      set_no_greeks(a);
-      continue;
+  }
+
+  void solve() {
+    std::vector<iv_result> solved(problems_.size());
+    detail::solve_normalised(problems_, solved);
+    for (std::size_t j = 0; j < pending_.size(); ++j) {
+      const pending_quote& p = pending_[j];
+      finish(*p.out, detail::from_normalised(solved[j], h_), p.K, p.x, p.is_call);
     }
-    const iv_result iv = bs_implied_vol(a.price, S, side.strike[i], T, r, q, is_call);
+  }
+
+ private:
+  // Status, IV and (trader-unit) Greeks at the quote's own IV, for ok and zero_time_value quotes.
+  void finish(quote_analytics& a, iv_result iv, double K, double x, bool is_call) const noexcept {
     a.status = from_core(iv.st);
-    if (a.status != quote_iv_status::ok && a.status != quote_iv_status::zero_time_value) {
-      set_no_greeks(a);
-      continue;
-    }
+    if (a.status != quote_iv_status::ok && a.status != quote_iv_status::zero_time_value) return;
     a.iv = iv.sigma;
-    const greeks g = to_trader_units(bs_greeks(S, side.strike[i], T, r, q, iv.sigma, is_call));
+    detail::first_order_greeks g{};
+    if (iv.sigma * h_.sqrt_t == 0) {
+      const greeks limit = bs_greeks(S_, K, h_.T, h_.r, h_.q, iv.sigma, is_call);  // the sigma = 0 limit: rare
+      g = {limit.delta, limit.gamma, limit.vega, limit.theta, limit.rho};
+    } else {
+      g = detail::first_order(detail::make_bsm_terms(x, iv.sigma, h_, is_call), S_, K, iv.sigma, h_);
+    }
+    g = detail::in_trader_units(g);
     a.delta = g.delta;
     a.gamma = g.gamma;
     a.vega = g.vega;
     a.theta = g.theta;
     a.rho = g.rho;
   }
-}
+
+  double S_;
+  detail::bsm_horizon h_;
+  std::vector<detail::normalised_problem> problems_;
+  std::vector<pending_quote> pending_;
+};
 
 void check_lengths(const chain_side& side, std::string_view name) {
   const std::size_t n = side.strike.size();
@@ -168,15 +217,42 @@ struct strike_table {
   std::vector<std::int32_t> call_index, put_index;
 };
 
+// The listed strikes of both sides (NaN excluded), ascending and unique: each side sorted on its own
+// (skipped when it is already, as sides usually are), then the two merged.
+void union_of_strikes(const option_chain& chain, std::vector<double>& strikes) {
+  strikes.reserve(chain.calls.size() + chain.puts.size());
+  for (const double k : chain.calls.strike)
+    if (!std::isnan(k)) strikes.push_back(k);
+  const auto call_count = static_cast<std::ptrdiff_t>(strikes.size());
+  for (const double k : chain.puts.strike)
+    if (!std::isnan(k)) strikes.push_back(k);
+  const auto calls_end = strikes.begin() + call_count;
+  if (!std::is_sorted(strikes.begin(), calls_end)) std::sort(strikes.begin(), calls_end);
+  if (!std::is_sorted(calls_end, strikes.end())) std::sort(calls_end, strikes.end());
+  std::inplace_merge(strikes.begin(), calls_end, strikes.end());
+  strikes.erase(std::unique(strikes.begin(), strikes.end()), strikes.end());
+}
+
+// The index of strike k in the ascending unique strikes, if listed. Sides usually list their strikes in
+// ascending order, so `hint` (the slot after the previous quote's) is tried before a binary search.
+std::optional<std::size_t> strike_slot(const std::vector<double>& strikes, double k, std::size_t hint) noexcept {
+  if (hint < strikes.size() && strikes[hint] == k) return hint;
+  const auto it = std::lower_bound(strikes.begin(), strikes.end(), k);
+  if (it == strikes.end() || *it != k) return std::nullopt;  // NaN strike: not in the union
+  return static_cast<std::size_t>(it - strikes.begin());
+}
+
 void fill_side(const std::vector<double>& strikes, const chain_side& side, std::vector<std::int64_t>& oi,
                std::vector<std::int64_t>& volume, std::vector<std::int32_t>& index) {
+  std::size_t hint = 0;
   for (std::size_t i = 0; i < side.size(); ++i) {
-    const auto it = std::lower_bound(strikes.begin(), strikes.end(), side.strike[i]);
-    if (it == strikes.end() || *it != side.strike[i]) continue;  // NaN strike: not in the union
-    const auto j = static_cast<std::size_t>(it - strikes.begin());
+    const std::optional<std::size_t> slot = strike_slot(strikes, side.strike[i], hint);
+    if (!slot) continue;
+    const std::size_t j = *slot;
     oi[j] += side.open_interest[i];
     volume[j] += side.volume[i];
     if (index[j] == absent) index[j] = static_cast<std::int32_t>(i);
+    hint = j + 1;
   }
 }
 
@@ -297,10 +373,12 @@ std::optional<double> max_oi_strike(const std::vector<double>& strikes, const st
 }
 
 void add_previous(const std::vector<double>& strikes, const chain_side& side, std::vector<std::int64_t>& change) {
+  std::size_t hint = 0;
   for (std::size_t i = 0; i < side.size() && i < side.open_interest.size(); ++i) {
-    const auto it = std::lower_bound(strikes.begin(), strikes.end(), side.strike[i]);
-    if (it == strikes.end() || *it != side.strike[i]) continue;  // strike no longer listed
-    change[static_cast<std::size_t>(it - strikes.begin())] -= side.open_interest[i];
+    const std::optional<std::size_t> slot = strike_slot(strikes, side.strike[i], hint);
+    if (!slot) continue;  // strike no longer listed
+    change[*slot] -= side.open_interest[i];
+    hint = *slot + 1;
   }
 }
 
@@ -411,15 +489,8 @@ chain_analytics enrich_chain(const option_chain& chain, const chain_config& conf
   out.dividend_yield = q;
   out.time_to_expiry = T;
 
-  // Union of listed strikes, ascending.
   std::vector<double>& strikes = out.strikes;
-  strikes.reserve(chain.calls.size() + chain.puts.size());
-  for (const double k : chain.calls.strike)
-    if (!std::isnan(k)) strikes.push_back(k);
-  for (const double k : chain.puts.strike)
-    if (!std::isnan(k)) strikes.push_back(k);
-  std::sort(strikes.begin(), strikes.end());
-  strikes.erase(std::unique(strikes.begin(), strikes.end()), strikes.end());
+  union_of_strikes(chain, strikes);
   const std::size_t m = strikes.size();
 
   strike_table t;
@@ -443,8 +514,12 @@ chain_analytics enrich_chain(const option_chain& chain, const chain_config& conf
   const double F = out.forward;
   const double q_used = out.forward != carry && T > 0 ? r - std::log(F / S) / T : q;
   out.dividend_yield = q_used;
-  analyse_side(chain.calls, true, S, T, r, q_used, out.calls);
-  analyse_side(chain.puts, false, S, T, r, q_used, out.puts);
+  // The horizon's exponentials once per chain; with T <= 0 every quote is expired and they are not needed.
+  const detail::bsm_horizon h = T > 0 ? detail::make_horizon(T, r, q_used) : detail::bsm_horizon{T, r, q_used};
+  quote_solver solver(S, h, chain.calls.size() + chain.puts.size());
+  solver.reduce_side(chain.calls, true, out.calls);
+  solver.reduce_side(chain.puts, false, out.puts);
+  solver.solve();
 
   // Totals and PCR.
   for (const std::int64_t v : chain.calls.open_interest) out.total_call_oi += v;

@@ -7,8 +7,12 @@
 // Every quantity is evaluated in a form that keeps its relative accuracy (scaled Black function,
 // complement computed as a sum), so the iteration ends at the accuracy the inputs allow. See
 // docs/numerics.md.
+#include <array>
 #include <cmath>
+#include <cstddef>
 #include <limits>
+#include <optional>
+#include <span>
 
 #include <boost/math/special_functions/erf.hpp>
 
@@ -147,22 +151,46 @@ householder_result householder(objective obj, double x, double s, double target)
   return {0.0, false};
 }
 
-// Solves b(x, s) = beta for s, with x <= 0 and 0 < beta < bmax = e^{x/2}.
-iv_result solve_out_of_the_money(double beta, double x) noexcept {
-  start st = initial_guess(beta, x, std::exp(0.5 * x));
-  double s = st.s;
-  for (int i = 0; i < max_iterations; ++i) {
-    const householder_result h = householder(st.obj, x, s, st.target);
-    (h.below ? st.lo : st.hi) = s;
-    const double next = s + h.step;
-    if (std::fabs(h.step) <= converged_step * s && next > 0) return {next, status::ok};
-    s = next;
-    if (!(s > st.lo && s < st.hi)) {
-      // The step left the bracket: bisect (geometrically when the bracket spans orders of magnitude).
-      s = std::isinf(st.hi) ? 2 * st.lo : (st.lo > 0 ? std::sqrt(st.lo * st.hi) : 0.5 * st.hi);
+// One solve of b(x, s) = beta for s, with x <= 0 and 0 < beta < bmax = e^{x/2}, as a state that
+// advances one Householder step at a time, so that several solves can be interleaved.
+class otm_solve {
+ public:
+  otm_solve(double beta, double x, double bmax) noexcept : st_(initial_guess(beta, x, bmax)), x_(x), s_(st_.s) {}
+
+  // One step; true once the solve has ended, with its result in `out`.
+  bool step(iv_result& out) noexcept {
+    const householder_result h = householder(st_.obj, x_, s_, st_.target);
+    (h.below ? st_.lo : st_.hi) = s_;
+    const double next = s_ + h.step;
+    if (std::fabs(h.step) <= converged_step * s_ && next > 0) {
+      out = {next, status::ok};
+      return true;
     }
+    s_ = next;
+    if (!(s_ > st_.lo && s_ < st_.hi)) {
+      // The step left the bracket: bisect (geometrically when the bracket spans orders of magnitude).
+      s_ = std::isinf(st_.hi) ? 2 * st_.lo : (st_.lo > 0 ? std::sqrt(st_.lo * st_.hi) : 0.5 * st_.hi);
+    }
+    if (++iterations_ == max_iterations) {
+      out = {nan, status::not_converged};
+      return true;
+    }
+    return false;
   }
-  return {nan, status::not_converged};
+
+ private:
+  start st_;
+  double x_, s_;
+  int iterations_ = 0;
+};
+
+// The callers have bmax already, from their above_maximum check.
+iv_result solve_out_of_the_money(double beta, double x, double bmax) noexcept {
+  otm_solve solve(beta, x, bmax);
+  iv_result out{};
+  while (!solve.step(out)) {
+  }
+  return out;
 }
 
 }  // namespace
@@ -175,30 +203,33 @@ iv_result normalised_implied_vol(double beta, double x, bool is_call) noexcept {
   if (beta < intrinsic) return {nan, status::below_intrinsic};
   const double x_otm = -std::fabs(x);
   const double beta_otm = beta - intrinsic;
-  if (beta_otm >= std::exp(0.5 * x_otm)) return {nan, status::above_maximum};
-  return solve_out_of_the_money(beta_otm, x_otm);
+  const double bmax = std::exp(0.5 * x_otm);
+  if (beta_otm >= bmax) return {nan, status::above_maximum};
+  return solve_out_of_the_money(beta_otm, x_otm, bmax);
 }
 
-iv_result bs_implied_vol(double price, double S, double K, double T, double r, double q, bool is_call) noexcept {
-  if (!std::isfinite(price) || !std::isfinite(S) || !std::isfinite(K) || !std::isfinite(T) || !std::isfinite(r) ||
-      !std::isfinite(q) || price < 0 || !(S > 0) || !(K > 0) || !(T > 0)) {
-    return {nan, status::invalid_input};
+namespace detail {
+
+iv_reduction reduce_bs_implied_vol(double price, double S, double K, bool is_call, const bsm_horizon& h,
+                                   double x) noexcept {
+  const auto decided = [](double sigma, status st) { return iv_reduction{{sigma, st}, {}}; };
+  if (!std::isfinite(price) || !std::isfinite(S) || !std::isfinite(K) || !std::isfinite(h.T) || !std::isfinite(h.r) ||
+      !std::isfinite(h.q) || price < 0 || !(S > 0) || !(K > 0) || !(h.T > 0)) {
+    return decided(nan, status::invalid_input);
   }
   const double w = is_call ? 1.0 : -1.0;
-  const double discounted_spot = S * std::exp(-q * T), discounted_strike = K * std::exp(-r * T);
+  const double discounted_spot = S * h.spot_discount, discounted_strike = K * h.strike_discount;
   // Intrinsic value and bounds in price space. The intrinsic value itself carries a rounding error of a
   // few ulps of S e^{-qT} + K e^{-rT}; a price below it by no more than that is indistinguishable from
   // one at intrinsic (a deep in-the-money price from any double-precision pricer lands there).
   const double intrinsic = std::fmax(w * (discounted_spot - discounted_strike), 0.0);
   const double intrinsic_rounding = 4 * std::numeric_limits<double>::epsilon() * (discounted_spot + discounted_strike);
   if (price <= intrinsic && (price == intrinsic || intrinsic - price <= intrinsic_rounding)) {
-    return {0.0, status::zero_time_value};
+    return decided(0.0, status::zero_time_value);
   }
-  if (price < intrinsic) return {nan, status::below_intrinsic};
-  if (price >= (is_call ? discounted_spot : discounted_strike)) return {nan, status::above_maximum};
+  if (price < intrinsic) return decided(nan, status::below_intrinsic);
+  if (price >= (is_call ? discounted_spot : discounted_strike)) return decided(nan, status::above_maximum);
 
-  const double x = detail::log_moneyness(S, K) + (r - q) * T;
-  // e^{-rT} sqrt(F K) = sqrt(S K) e^{-(r+q)T/2}; sqrt of the product when it is a normal double.
   // e^{-rT} sqrt(F K) = sqrt(S e^{-qT} K e^{-rT}); sqrt of the product when it is a normal double.
   const double product = discounted_spot * discounted_strike;
   const double scale = std::isnormal(product) && std::isfinite(product)
@@ -206,13 +237,60 @@ iv_result bs_implied_vol(double price, double S, double K, double T, double r, d
                            : std::sqrt(discounted_spot) * std::sqrt(discounted_strike);
   // The time value in normalised units: 2 sinh(x/2) is accurate relative to itself, where the
   // price-space intrinsic value carries an error of order eps * S.
-  const double beta_otm = price / scale - detail::normalised_intrinsic(is_call ? x : -x);
+  const double beta_otm = price / scale - normalised_intrinsic(is_call ? x : -x);
   const double x_otm = -std::fabs(x);
-  if (beta_otm <= 0) return {0.0, status::zero_time_value};
-  if (beta_otm >= std::exp(0.5 * x_otm)) return {nan, status::above_maximum};
-  iv_result res = solve_out_of_the_money(beta_otm, x_otm);
-  res.sigma = res.st == status::ok ? res.sigma / std::sqrt(T) : nan;
-  return res;
+  if (beta_otm <= 0) return decided(0.0, status::zero_time_value);
+  const double bmax = std::exp(0.5 * x_otm);
+  if (beta_otm >= bmax) return decided(nan, status::above_maximum);
+  return {{nan, status::ok}, normalised_problem{beta_otm, x_otm, bmax}};
+}
+
+iv_result solve_normalised(const normalised_problem& p) noexcept { return solve_out_of_the_money(p.beta, p.x, p.bmax); }
+
+void solve_normalised(std::span<const normalised_problem> problems, std::span<iv_result> out) noexcept {
+  // Each solve is one long chain of dependent divisions, logarithms and error functions: the core runs
+  // it at a fraction of its width and does not overlap consecutive solves on its own (measured: a
+  // loop of independent solves costs as much as one where each waits for the previous). Two solves
+  // advanced in turn fill that idle width, about 1.4x the throughput, with each solve's arithmetic
+  // unchanged (the same results, bit for bit).
+  constexpr std::size_t lanes = 2;
+  std::array<std::optional<otm_solve>, lanes> solve;
+  std::array<std::size_t, lanes> index{};
+  std::size_t next = 0, running = 0;
+  const auto start_next = [&](std::size_t lane) {
+    if (next == problems.size()) {
+      solve[lane].reset();
+      return;
+    }
+    const normalised_problem& p = problems[next];
+    solve[lane].emplace(p.beta, p.x, p.bmax);
+    index[lane] = next++;
+    ++running;
+  };
+  for (std::size_t lane = 0; lane < lanes; ++lane) start_next(lane);
+  while (running > 0) {
+    for (std::size_t lane = 0; lane < lanes; ++lane) {
+      if (solve[lane] && solve[lane]->step(out[index[lane]])) {
+        --running;
+        start_next(lane);
+      }
+    }
+  }
+}
+
+iv_result bs_implied_vol(double price, double S, double K, bool is_call, const bsm_horizon& h, double x) noexcept {
+  const iv_reduction red = reduce_bs_implied_vol(price, S, K, is_call, h, x);
+  if (!red.problem) return red.decided;
+  return from_normalised(solve_normalised(*red.problem), h);
+}
+
+}  // namespace detail
+
+iv_result bs_implied_vol(double price, double S, double K, double T, double r, double q, bool is_call) noexcept {
+  // T, r and q are checked before they are used: exp and sqrt of garbage would only cost time.
+  if (!std::isfinite(T) || !std::isfinite(r) || !std::isfinite(q) || !(T > 0)) return {nan, status::invalid_input};
+  const detail::bsm_horizon h = detail::make_horizon(T, r, q);
+  return detail::bs_implied_vol(price, S, K, is_call, h, detail::forward_log_moneyness(S, K, h));
 }
 
 iv_result black76_implied_vol(double price, double F, double K, double T, double r, bool is_call) noexcept {

@@ -50,31 +50,28 @@ greeks bs_greeks(double S, double K, double T, double r, double q, double sigma,
   if (!valid_inputs(S, K, T, r, q, sigma)) {
     return {nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan};
   }
-  const double sqrt_t = std::sqrt(T);
-  const double s = sigma * sqrt_t;
-  if (s == 0) return deterministic_greeks(S, K, T, r, q, is_call);
+  const detail::bsm_horizon h = detail::make_horizon(T, r, q);
+  if (sigma * h.sqrt_t == 0) return deterministic_greeks(S, K, T, r, q, is_call);
 
-  const double w = is_call ? 1.0 : -1.0;
-  const double x = detail::log_moneyness(S, K) + (r - q) * T;
-  const double d1 = x / s + 0.5 * s;
-  const double d2 = d1 - s;
-  const double dq = std::exp(-q * T), dr = std::exp(-r * T);
-  const double cdf1 = detail::norm_cdf(w * d1), cdf2 = detail::norm_cdf(w * d2);
-  const double pdf1 = detail::norm_pdf(d1);
-  const double s_dq_pdf1 = S * dq * pdf1;  // = K e^{-rT} phi(d2)
+  // The first-order Greeks come from the kernel the chain analytics use too (black_detail.hpp).
+  const double x = detail::forward_log_moneyness(S, K, h);
+  const detail::bsm_terms d = detail::make_bsm_terms(x, sigma, h, is_call);
+  const double w = d.w, s = d.s, d1 = d.d1, d2 = d.d2, cdf1 = d.cdf1, pdf1 = d.pdf1, sqrt_t = h.sqrt_t;
+  const double dq = h.spot_discount, s_dq_pdf1 = S * dq * pdf1;
 
   greeks g;
   g.price = bs_price(S, K, T, r, q, sigma, is_call);
-  g.delta = w * dq * cdf1;
-  g.gamma = dq * pdf1 / (S * s);
-  g.vega = s_dq_pdf1 * sqrt_t;
-  g.theta = -s_dq_pdf1 * sigma / (2 * sqrt_t) - w * r * K * dr * cdf2 + w * q * S * dq * cdf1;
-  g.rho = w * K * T * dr * cdf2;
+  const detail::first_order_greeks first = detail::first_order(d, S, K, sigma, h);
+  g.delta = first.delta;
+  g.gamma = first.gamma;
+  g.vega = first.vega;
+  g.theta = first.theta;
+  g.rho = first.rho;
   g.vanna = -dq * pdf1 * d2 / sigma;
   g.volga = g.vega * d1 * d2 / sigma;
   // Time derivatives in calendar time t = -T (the sign convention of theta), checked against finite
   // differences and the mpmath references.
-  const double drift = (r - q) * T;
+  const double drift = h.carry;
   g.charm = w * q * dq * cdf1 - dq * pdf1 * (2 * drift - d2 * s) / (2 * T * s);
   g.speed = -g.gamma / S * (d1 / s + 1);
   g.zomma = g.gamma * (d1 * d2 - 1) / sigma;
@@ -95,7 +92,7 @@ greeks black76_greeks(double F, double K, double T, double r, double sigma, bool
 }
 
 greeks to_trader_units(const greeks& raw) noexcept {
-  constexpr double point = 0.01, day = 1.0 / 365.0;
+  constexpr double point = detail::trader_point, day = detail::trader_day;
   greeks t = raw;
   t.vega = raw.vega * point;
   t.rho = raw.rho * point;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <limits>
@@ -24,6 +25,7 @@
 
 #include <optaro/optaro.hpp>
 
+#include "black_detail.hpp"
 #include "csv.hpp"
 
 namespace {
@@ -384,6 +386,61 @@ TEST(AccuracyImpliedVol, WideBsmWithRatesAndYields) {
   std::cout << "[ accuracy ] iv_bsm_wide.csv: " << n_good << "/" << n_ok << " within 4x attainable (worst " << g3(worst)
             << "x)\n";
   log.expect_none();
+}
+
+// The chain analytics solve many normalised problems at once, interleaved (detail::solve_normalised):
+// each result must equal the one-at-a-time solve, and the whole reduction bs_implied_vol, bit for bit,
+// over the wide sets (every objective of the solver, prices at and beyond the bounds).
+TEST(AccuracyImpliedVol, InterleavedSolvesEqualOneAtATime) {
+  std::size_t n_problems = 0, n_rows = 0;
+  for (const char* file : {"iv_bsm_wide.csv", "iv_ref.csv", "iv_status.csv", "iv_bad.csv"}) {
+    const csv_table t = csv_table::read(file);
+    const auto S = t.col("S"), K = t.col("K"), T = t.col("T"), r = t.col("r"), q = t.col("q"), p = t.col("price");
+    const auto call = t.col_flag("is_call");
+    std::vector<optaro::detail::normalised_problem> problems;
+    std::vector<optaro::detail::bsm_horizon> horizon;
+    std::vector<optaro::iv_result> reference;  // bs_implied_vol of each problem's row
+    failure_log log(std::string(file) + " (interleaved solves)");
+    for (std::size_t i = 0; i < t.rows(); ++i) {
+      ++n_rows;
+      const optaro::iv_result scalar = optaro::bs_implied_vol(p[i], S[i], K[i], T[i], r[i], q[i], call[i] != 0);
+      if (!(std::isfinite(T[i]) && T[i] > 0 && std::isfinite(r[i]) && std::isfinite(q[i]))) continue;
+      const optaro::detail::bsm_horizon h = optaro::detail::make_horizon(T[i], r[i], q[i]);
+      const double x = optaro::detail::forward_log_moneyness(S[i], K[i], h);
+      const optaro::detail::iv_reduction red =
+          optaro::detail::reduce_bs_implied_vol(p[i], S[i], K[i], call[i] != 0, h, x);
+      log.checked();
+      const optaro::iv_result got =
+          red.problem ? optaro::detail::from_normalised(optaro::detail::solve_normalised(*red.problem), h)
+                      : red.decided;
+      if (!(std::memcmp(&got.sigma, &scalar.sigma, sizeof(double)) == 0 && got.st == scalar.st)) {
+        log.fail(std::numeric_limits<double>::infinity(),
+                 "reduce + solve: row " + std::to_string(i) + " " + describe(got) + " vs " + describe(scalar));
+      }
+      if (red.problem) {
+        problems.push_back(*red.problem);
+        horizon.push_back(h);
+        reference.push_back(scalar);
+      }
+    }
+    std::vector<optaro::iv_result> together(problems.size());
+    optaro::detail::solve_normalised(problems, together);
+    for (std::size_t j = 0; j < problems.size(); ++j) {
+      log.checked();
+      const optaro::iv_result alone = optaro::detail::solve_normalised(problems[j]);
+      const optaro::iv_result got = optaro::detail::from_normalised(together[j], horizon[j]);
+      if (!(std::memcmp(&together[j].sigma, &alone.sigma, sizeof(double)) == 0 && together[j].st == alone.st &&
+            std::memcmp(&got.sigma, &reference[j].sigma, sizeof(double)) == 0 && got.st == reference[j].st)) {
+        log.fail(std::numeric_limits<double>::infinity(), "problem " + std::to_string(j) + ": interleaved " +
+                                                              describe(together[j]) + " alone " + describe(alone));
+      }
+    }
+    n_problems += problems.size();
+    log.expect_none();
+  }
+  std::cout << "[ accuracy ] " << n_problems << " normalised problems of " << n_rows
+            << " rows: interleaved == one at a time == bs_implied_vol\n";
+  EXPECT_GT(n_problems, 1000u);
 }
 
 // ---- unattainable prices -------------------------------------------------------------------------
