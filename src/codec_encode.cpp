@@ -1,14 +1,15 @@
 // Encoding: the inbound messages (the exact inverse of decoding) and enriched:option_chain
 // (MESSAGES.md "Enrichment"), streamed into a std::string: no document is built first. Doubles are
-// written with std::to_chars (shortest round trip); NaN, infinities and nullopt as null, because the
-// stores downstream (MongoDB/FerretDB) reject non-finite numbers.
+// written as std::to_chars writes them (shortest round trip; number_format.hpp does it faster); NaN,
+// infinities and nullopt as null, because the stores downstream (MongoDB/FerretDB) reject non-finite
+// numbers.
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,54 +19,48 @@
 #include <optaro/chain.hpp>
 #include <optaro/codec.hpp>
 
-#include "codec_detail.hpp"
+#include "number_format.hpp"
 
 namespace optaro {
 namespace {
 
+/// Writes JSON text into a std::string through a raw pointer. Each write first checks that its longest
+/// possible text fits (one comparison); the string grows in steps of several KiB and is cut to what was
+/// written when the writer is done. (Many small std::string appends cost more than the text itself:
+/// each updates the size and the terminator and calls memcpy.)
 class writer {
  public:
-  explicit writer(std::string& out) : out_(out) {}
+  explicit writer(std::string& out) : out_(out), p_(out.data() + out.size()), end_(p_) {}
+  writer(const writer&) = delete;
+  writer& operator=(const writer&) = delete;
+  ~writer() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
 
-  void raw(std::string_view s) { out_.append(s); }
   void key(std::string_view k) {
-    if (need_comma_) out_ += ',';
-    out_ += '"';
-    out_.append(k);  // keys are literals of this file: nothing to escape
-    out_ += "\":";
+    room(k.size() + 4);
+    if (need_comma_) *p_++ = ',';
+    *p_++ = '"';
+    put(k);  // keys are literals of this file: nothing to escape
+    *p_++ = '"';
+    *p_++ = ':';
     need_comma_ = false;
   }
-  void begin_object() {
-    separate();
-    out_ += '{';
-    need_comma_ = false;
-  }
-  void end_object() {
-    out_ += '}';
-    need_comma_ = true;
-  }
-  void begin_array() {
-    separate();
-    out_ += '[';
-    need_comma_ = false;
-  }
-  void end_array() {
-    out_ += ']';
-    need_comma_ = true;
-  }
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
   void null() {
+    room(5);
     separate();
-    out_ += "null";
+    put_null();
     need_comma_ = true;
   }
   void number(double v) {
+    room(detail::max_double_chars + 1);
     separate();
     if (std::isfinite(v)) {
-      std::array<char, 32> buf{};
-      const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-      out_.append(buf.data(), r.ptr);
+      p_ = detail::write_double(p_, v);
     } else {
-      out_ += "null";
+      put_null();
     }
     need_comma_ = true;
   }
@@ -77,103 +72,101 @@ class writer {
     }
   }
   void integer(std::int64_t v) {
+    room(detail::max_integer_chars + 1);
     separate();
-    std::array<char, 24> buf{};
-    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-    out_.append(buf.data(), r.ptr);
+    p_ = detail::write_integer(p_, v);
     need_comma_ = true;
   }
   void string(std::string_view s) {
     static constexpr std::string_view hex = "0123456789abcdef";
+    room(3 + 6 * s.size());  // a comma, the quotes, and at most six characters per byte ("\u001f")
     separate();
-    out_ += '"';
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x20 && c != '"' && c != '\\') continue;
-      out_.append(s.substr(start, i - start));
-      start = i + 1;
+    *p_++ = '"';
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x20 && c != '"' && c != '\\') [[likely]] {
+        *p_++ = ch;
+        continue;
+      }
+      *p_++ = '\\';
       switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
-        case '\b': out_ += "\\b"; break;
-        case '\f': out_ += "\\f"; break;
+        case '"': *p_++ = '"'; break;
+        case '\\': *p_++ = '\\'; break;
+        case '\n': *p_++ = 'n'; break;
+        case '\r': *p_++ = 'r'; break;
+        case '\t': *p_++ = 't'; break;
+        case '\b': *p_++ = 'b'; break;
+        case '\f': *p_++ = 'f'; break;
         default:
-          out_ += "\\u00";
-          out_ += hex[c >> 4];
-          out_ += hex[c & 0xf];
+          put("u00");
+          *p_++ = hex[c >> 4];
+          *p_++ = hex[c & 0xf];
       }
     }
-    out_.append(s.substr(start));
-    out_ += '"';
+    *p_++ = '"';
     need_comma_ = true;
   }
   void timestamp(timestamp_ns t) { string(format_timestamp(t)); }
   void date(std::chrono::year_month_day d) {
-    std::array<char, 16> buf{};
+    std::array<char, 10> text{};
     const int y = static_cast<int>(d.year());
     const unsigned m = static_cast<unsigned>(d.month()), day = static_cast<unsigned>(d.day());
-    buf[0] = static_cast<char>('0' + y / 1000 % 10);
-    buf[1] = static_cast<char>('0' + y / 100 % 10);
-    buf[2] = static_cast<char>('0' + y / 10 % 10);
-    buf[3] = static_cast<char>('0' + y % 10);
-    buf[4] = '-';
-    buf[5] = static_cast<char>('0' + m / 10 % 10);
-    buf[6] = static_cast<char>('0' + m % 10);
-    buf[7] = '-';
-    buf[8] = static_cast<char>('0' + day / 10 % 10);
-    buf[9] = static_cast<char>('0' + day % 10);
-    string(std::string_view{buf.data(), 10});
+    text[0] = static_cast<char>('0' + y / 1000 % 10);
+    text[1] = static_cast<char>('0' + y / 100 % 10);
+    text[2] = static_cast<char>('0' + y / 10 % 10);
+    text[3] = static_cast<char>('0' + y % 10);
+    text[4] = '-';
+    text[5] = static_cast<char>('0' + m / 10 % 10);
+    text[6] = static_cast<char>('0' + m % 10);
+    text[7] = '-';
+    text[8] = static_cast<char>('0' + day / 10 % 10);
+    text[9] = static_cast<char>('0' + day % 10);
+    string(std::string_view{text.data(), text.size()});
   }
 
   // key + value shorthands
-  // key + value shorthands. Numbers are formatted together with their key into one stack buffer and
-  // appended at once: the enriched message is mostly such fields.
-  void field(std::string_view k, double v) {
-    if (!std::isfinite(v)) {
-      key(k), null();
-      return;
-    }
-    std::array<char, 96> buf{};
-    char* p = prefix(buf, k);
-    p = std::to_chars(p, buf.data() + buf.size(), v).ptr;
-    out_.append(buf.data(), p);
-    need_comma_ = true;
-  }
-  void field(std::string_view k, std::optional<double> v) {
-    if (v) {
-      field(k, *v);
-    } else {
-      key(k), null();
-    }
-  }
-  void field(std::string_view k, std::int64_t v) {
-    std::array<char, 96> buf{};
-    char* p = prefix(buf, k);
-    p = std::to_chars(p, buf.data() + buf.size(), v).ptr;
-    out_.append(buf.data(), p);
-    need_comma_ = true;
-  }
+  void field(std::string_view k, double v) { key(k), number(v); }
+  void field(std::string_view k, std::optional<double> v) { key(k), number(v); }
+  void field(std::string_view k, std::int64_t v) { key(k), integer(v); }
   void field(std::string_view k, std::string_view v) { key(k), string(v); }
 
  private:
-  /// Writes [,]"k": into buf (k: a literal of this file, at most 48 characters) and returns the end.
-  char* prefix(std::array<char, 96>& buf, std::string_view k) {
-    char* p = buf.data();
-    if (need_comma_) *p++ = ',';
-    *p++ = '"';
-    p = std::copy(k.begin(), k.end(), p);
-    *p++ = '"';
-    *p++ = ':';
-    return p;
+  /// Makes room for n more characters.
+  void room(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) [[unlikely]]
+      grow(n);
   }
+  void grow(std::size_t n) {
+    // resize() zero-fills, so take 8 KiB at a time (the destructor cuts the string back to the text),
+    // but no more than the capacity already there: going past it would reallocate and copy the text.
+    const auto used = static_cast<std::size_t>(p_ - out_.data());
+    out_.resize(std::max(used + n, std::min(out_.capacity(), used + 8192)));
+    p_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+  void put(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void put_null() { put("null"); }
   void separate() {
-    if (need_comma_) out_ += ',';
+    if (need_comma_) *p_++ = ',';
   }
+  void open(char bracket) {
+    room(2);
+    separate();
+    *p_++ = bracket;
+    need_comma_ = false;
+  }
+  void close(char bracket) {
+    room(1);
+    *p_++ = bracket;
+    need_comma_ = true;
+  }
+
   std::string& out_;
+  char* p_;    // the end of the text written so far
+  char* end_;  // the end of the room made so far
   bool need_comma_ = false;
 };
 
@@ -260,6 +253,7 @@ void encode(std::string& out, const option_quote& q) {
 }
 
 void encode(std::string& out, const option_chain& c) {
+  out.reserve(out.size() + 256 + 128 * (c.calls.size() + c.puts.size()));  // about 95 a quote
   writer w{out};
   w.begin_object();
   chain_header(w, c);
@@ -332,11 +326,12 @@ decode_result<std::string> enrich_chain_json(message_decoder& decoder, std::stri
   encode_enriched_chain(out, *chain.value, analytics, enriched_at, 0.0);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   const double us = std::chrono::duration<double, std::micro>(elapsed).count();
-  // The message ends with "processing_us":0}; replace the 0.
+  // The message ends with "processing_us":0}; replace the 0}.
+  std::array<char, detail::max_double_chars + 1> number{};
+  char* end = std::isfinite(us) ? detail::write_double(number.data(), us) : std::copy_n("null", 4, number.data());
+  *end++ = '}';
   out.resize(out.size() - 2);
-  writer w{out};
-  w.number(us);
-  out += '}';
+  out.append(number.data(), end);
   result.value = std::move(out);
   return result;
 }
