@@ -3,7 +3,7 @@
 #   1. build the C++ benchmarks (Release, own build directory, ccache when installed);
 #   2. run them with repetitions (Google Benchmark, JSON + console output);
 #   3. make a venv with optaro (pip install of this checkout) and the pinned peers;
-#   4. run bench/compare_peers.py;
+#   4. run bench/compare_peers.py and bench/compare_svi.py;
 #   5. write summary.md (the tables of docs/performance.md) and machine.txt.
 # Results go to bench/results/<UTC time>/ (git-ignored); bench/results/latest points at the newest.
 #
@@ -68,7 +68,7 @@ if (( run_cpp )); then
   nice -n 10 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
     -DOPTARO_BUILD_BENCHMARKS=ON -DOPTARO_BUILD_TESTS=OFF -DOPTARO_BUILD_EXAMPLES=OFF \
     -DOPTARO_BUILD_PYTHON=OFF "${launcher[@]}" -DCMAKE_CXX_FLAGS="$cxx_flags" > "$out/cmake-configure.log"
-  nice -n 10 cmake --build "$build_dir" -j "$jobs" --target optaro_bench_pricing optaro_bench_chain \
+  nice -n 10 cmake --build "$build_dir" -j "$jobs" --target optaro_bench_pricing optaro_bench_chain optaro_bench_svi \
     > "$out/cmake-build.log"
   {
     echo "build type: $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt")"
@@ -87,6 +87,12 @@ if (( run_cpp )); then
   echo "run.sh: $chain_exe --benchmark_repetitions=$repetitions"
   "$chain_exe" --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
     --benchmark_out="$out/gbench-chain.json" --benchmark_out_format=json | tee "$out/gbench-chain.txt"
+
+  # SVI smiles (issue 4): cold and warm fits of a 100-strike smile, the butterfly scan.
+  svi_exe="$(find "$build_dir" -name optaro_bench_svi -type f -perm -u+x | head -n1)"
+  echo "run.sh: $svi_exe --benchmark_repetitions=$repetitions"
+  "$svi_exe" --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+    --benchmark_out="$out/gbench-svi.json" --benchmark_out_format=json | tee "$out/gbench-svi.txt"
 fi
 
 # ---- Python: optaro against its peers ------------------------------------------------------------------
@@ -103,6 +109,10 @@ if (( run_peers )); then
   "$venv/bin/python" -m pip freeze --disable-pip-version-check > "$out/pip-freeze.txt"
   (cd "$out" && "$venv/bin/python" "$repo/bench/compare_peers.py" --options "$options" \
       --loop-options "$loop_options" --rounds "$rounds" --json "$out/peers.json") | tee "$out/peers.txt"
+  svi_smiles=40
+  if (( quick )); then svi_smiles=4; fi
+  (cd "$out" && "$venv/bin/python" "$repo/bench/compare_svi.py" --per-shape "$svi_smiles" --rounds "$rounds" \
+      --json "$out/svi-peers.json") | tee "$out/svi-peers.txt"
 fi
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"

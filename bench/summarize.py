@@ -160,6 +160,16 @@ def main(argv: list[str]) -> int:
         lines, peers = peer_tables(folder / "peers.json")
         out += ["### Peers (Python, bench/compare_peers.py)", ""] + lines + [""]
     out += ["### Targets", ""] + targets(per, peers)
+    # The chain path and the SVI fits: their Google Benchmark aggregates as printed, and the SVI peer
+    # table (already markdown).
+    for name, title in (("gbench-chain.txt", "Chain path (C++)"), ("gbench-svi.txt", "SVI smiles (C++)")):
+        if (folder / name).exists():
+            rows = [line for line in (folder / name).read_text(encoding="utf-8").splitlines()
+                    if line.startswith(("Benchmark", "BM_")) and "_stddev" not in line and "_cv" not in line]
+            out += ["", f"### {title}", "", "```"] + rows + ["```"]
+    if (folder / "svi-peers.txt").exists():
+        out += ["", "### SVI fits against QuantLib (Python, bench/compare_svi.py)", ""]
+        out += [line for line in (folder / "svi-peers.txt").read_text(encoding="utf-8").splitlines() if line]
     print("\n".join(out))
     return 0
 

@@ -14,6 +14,8 @@
 
 #include <optaro/codec.hpp>
 
+#include "codec_detail.hpp"
+
 namespace optaro {
 namespace {
 
@@ -121,6 +123,21 @@ std::string format_timestamp(timestamp_ns t) {
   }
   *p++ = 'Z';
   return {buf.data(), p};
+}
+
+std::optional<std::chrono::year_month_day> parse_date(std::string_view text) noexcept {
+  return detail::parse_date(text);
+}
+
+std::string format_date(std::chrono::year_month_day d) {
+  std::string text(10, '-');
+  auto put = [&text](unsigned v, std::size_t at, std::size_t width) {
+    for (std::size_t i = width; i-- > 0; v /= 10) text[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(static_cast<unsigned>(static_cast<int>(d.year())), 0, 4);
+  put(static_cast<unsigned>(d.month()), 5, 2);
+  put(static_cast<unsigned>(d.day()), 8, 2);
+  return text;
 }
 
 }  // namespace optaro

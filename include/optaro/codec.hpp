@@ -4,6 +4,7 @@
 // "calls[17].open_interest: negative (-5)". Decoding uses simdjson, with the SIMD kernel the CPU
 // supports (an implementation detail: no simdjson type appears here); encoding streams into a string
 // with shortest round-trip doubles, without building a document first.
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -42,6 +43,10 @@ struct codec_limits {
 [[nodiscard]] std::optional<timestamp_ns> parse_timestamp(std::string_view text) noexcept;
 /// Epoch ns to ISO-8601 UTC: "2025-01-15T10:30:00Z", with as many fractional digits as needed.
 [[nodiscard]] std::string format_timestamp(timestamp_ns t);
+/// "YYYY-MM-DD" (a valid Gregorian date, year 0000-9999) to a date; nullopt otherwise.
+[[nodiscard]] std::optional<std::chrono::year_month_day> parse_date(std::string_view text) noexcept;
+/// A date as "YYYY-MM-DD"; d must be valid, with a year in 0..9999.
+[[nodiscard]] std::string format_date(std::chrono::year_month_day d);
 
 /// Decodes the three inbound messages. Reuse one decoder per thread: it keeps simdjson's buffers.
 /// Not thread-safe; cheap to move.

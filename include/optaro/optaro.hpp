@@ -7,4 +7,6 @@
 #include <optaro/market.hpp>
 #include <optaro/pricing.hpp>
 #include <optaro/status.hpp>
+#include <optaro/surface.hpp>
+#include <optaro/svi.hpp>
 #include <optaro/version.hpp>

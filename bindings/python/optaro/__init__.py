@@ -2,7 +2,7 @@
 
 Black-Scholes-Merton (spot S, rate r, dividend yield q) and Black-76 (forward F, discount rate r)
 prices, Greeks and implied volatilities; option-chain analytics (:func:`enrich_chain`,
-:func:`max_pain`, :func:`pcr`). The pricing and implied-volatility functions broadcast their arguments
+:func:`max_pain`, :func:`pcr`); SVI smiles and volatility surfaces (:func:`fit_svi`, :class:`VolSurface`). The pricing and implied-volatility functions broadcast their arguments
 like a numpy ufunc, release the GIL while the C++ kernel runs, and return a float for scalar arguments.
 
 Units: T in years, r and q continuously compounded per year, sigma per square root of a year.
@@ -23,6 +23,7 @@ from ._core import version as _core_version
 from ._implied_vol import black76_implied_vol, implied_vol
 from ._pricing import GREEK_NAMES, black76_greeks, black76_price, bs_greeks, bs_price
 from ._status import Status
+from ._surface import VolSurface, fit_svi, svi_butterfly_violations, svi_durrleman_g, svi_total_variance
 
 #: The version of optaro, the same as that of the C++ library inside (``optaro::version()``) and of the
 #: wheel's metadata: all three come from CMake's ``project(optaro VERSION ...)``.
@@ -31,14 +32,19 @@ __version__: str = _core_version()
 __all__ = [
     "GREEK_NAMES",
     "Status",
+    "VolSurface",
     "__version__",
     "black76_greeks",
     "black76_implied_vol",
     "black76_price",
     "bs_greeks",
     "enrich_chain",
+    "fit_svi",
     "max_pain",
     "pcr",
     "bs_price",
     "implied_vol",
+    "svi_butterfly_violations",
+    "svi_durrleman_g",
+    "svi_total_variance",
 ]

@@ -6,7 +6,7 @@ Private compiled core of optaro; use the public functions of the optaro package.
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['Greeks', 'black76_greeks', 'black76_greeks_batch', 'black76_implied_vol', 'black76_implied_vol_batch', 'black76_price', 'black76_price_batch', 'bs_greeks', 'bs_greeks_batch', 'bs_implied_vol', 'bs_price', 'bs_price_batch', 'enrich_chain_json', 'greek_names', 'implied_vol', 'implied_vol_batch', 'max_pain', 'normalised_black', 'normalised_implied_vol', 'pcr', 'status', 'to_trader_units', 'version']
+__all__: list[str] = ['Greeks', 'Surface', 'black76_greeks', 'black76_greeks_batch', 'black76_implied_vol', 'black76_implied_vol_batch', 'black76_price', 'black76_price_batch', 'bs_greeks', 'bs_greeks_batch', 'bs_implied_vol', 'bs_price', 'bs_price_batch', 'enrich_chain_json', 'fit_smile', 'fit_svi', 'greek_names', 'implied_vol', 'implied_vol_batch', 'max_pain', 'normalised_black', 'normalised_implied_vol', 'pcr', 'status', 'svi_butterfly_violations', 'svi_durrleman_g', 'svi_total_variance', 'to_trader_units', 'version']
 class Greeks:
     """
     Price and Greeks of one option (optaro::greeks), raw units unless converted.
@@ -49,6 +49,29 @@ class Greeks:
         ...
     @property
     def zomma(self) -> float:
+        ...
+class Surface:
+    """
+    optaro::vol_surface
+    """
+    @staticmethod
+    def from_json(text: str) -> Surface:
+        ...
+    def __init__(self, slices: list[tuple[str | None, float, float, tuple[float, float, float, float, float], float, float, float, int]], spot: float | None) -> None:
+        ...
+    def calendar_violations(self, grid_points: int) -> list[tuple[float, float, float, float, float]]:
+        ...
+    def forward(self, t: typing.Annotated[numpy.ndarray, numpy.float64], out: typing.Annotated[numpy.ndarray, numpy.float64]) -> None:
+        ...
+    def iv(self, strike: typing.Annotated[numpy.ndarray, numpy.float64], t: typing.Annotated[numpy.ndarray, numpy.float64], out: typing.Annotated[numpy.ndarray, numpy.float64]) -> None:
+        ...
+    def slices(self) -> list[tuple[str | None, float, float, tuple[float, float, float, float, float], float, float, float, int]]:
+        ...
+    def spot(self) -> float | None:
+        ...
+    def to_json(self, product: str, as_of_ns: int) -> str:
+        ...
+    def total_variance(self, k: typing.Annotated[numpy.ndarray, numpy.float64], t: typing.Annotated[numpy.ndarray, numpy.float64], out: typing.Annotated[numpy.ndarray, numpy.float64]) -> None:
         ...
 class status:
     """
@@ -149,6 +172,14 @@ def enrich_chain_json(message: typing.Any, rate: float, dividend_yield: float, e
     """
     optaro::enrich_chain_json: a market:option_chain message (str or bytes) to the enriched:option_chain message (bytes); ValueError naming the field when the message is invalid.
     """
+def fit_smile(strikes: typing.Annotated[numpy.ndarray, numpy.float64], ivs: typing.Annotated[numpy.ndarray, numpy.float64], weights: typing.Annotated[numpy.ndarray, numpy.float64], forward: float, time_to_expiry: float, previous: tuple[float, float, float, float, float] | None) -> tuple[str | None, float, float, tuple[float, float, float, float, float], float, float, float, int] | None:
+    """
+    optaro::fit_smile (from strikes and IVs) -> a slice tuple, or None with fewer than 5 usable rows.
+    """
+def fit_svi(k: typing.Annotated[numpy.ndarray, numpy.float64], w: typing.Annotated[numpy.ndarray, numpy.float64], weights: typing.Annotated[numpy.ndarray, numpy.float64], previous: tuple[float, float, float, float, float] | None) -> tuple[tuple[float, float, float, float, float], float, int, bool]:
+    """
+    optaro::fit_svi -> ((a, b, rho, m, sigma), rmse, iterations, converged); weights may be empty.
+    """
 def greek_names() -> list[str]:
     """
     The Greeks a batch writes, in the row order of its output.
@@ -176,6 +207,18 @@ def normalised_implied_vol(beta: float, x: float, is_call: bool) -> tuple[float,
 def pcr(call_values: typing.Annotated[numpy.ndarray, numpy.float64], put_values: typing.Annotated[numpy.ndarray, numpy.float64]) -> float | None:
     """
     optaro::pcr: sum of puts / sum of calls, None when the calls sum to 0.
+    """
+def svi_butterfly_violations(params: tuple[float, float, float, float, float], k: typing.Annotated[numpy.ndarray, numpy.float64]) -> list[float]:
+    """
+    optaro::svi_butterfly_violations: the k of the grid where g(k) < 0.
+    """
+def svi_durrleman_g(params: tuple[float, float, float, float, float], k: typing.Annotated[numpy.ndarray, numpy.float64], out: typing.Annotated[numpy.ndarray, numpy.float64]) -> None:
+    """
+    optaro::svi_durrleman_g over k into out (same length).
+    """
+def svi_total_variance(params: tuple[float, float, float, float, float], k: typing.Annotated[numpy.ndarray, numpy.float64], out: typing.Annotated[numpy.ndarray, numpy.float64]) -> None:
+    """
+    optaro::svi_total_variance over k into out (same length).
     """
 def to_trader_units(raw: Greeks) -> Greeks:
     """

@@ -18,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
   optaro_python::register_pricing(m);
   optaro_python::register_implied_vol(m);
   optaro_python::register_chain(m);
+  optaro_python::register_surface(m);
 }
