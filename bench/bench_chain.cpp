@@ -42,12 +42,10 @@ optaro::option_chain synthetic_chain(std::size_t strikes, std::uint64_t seed) {
       const double K = first + 50 * static_cast<double>(i);
       const double k = std::log(K / F), sigma = 0.12 - 0.10 * k + 0.50 * k * k;
       const double p = optaro::bs_price(S, K, T, r, q, sigma, call);
-      side->strike.push_back(K);
-      side->bid.push_back(std::round(p * 0.995 * 20) / 20);
-      side->ask.push_back(std::round(p * 1.005 * 20) / 20 + 0.05);
-      side->last.push_back(std::round(p * 20) / 20);
-      side->volume.push_back(static_cast<std::int64_t>(u(rng) * 200000));
-      side->open_interest.push_back(static_cast<std::int64_t>(u(rng) * 3000000));
+      const auto volume = static_cast<std::int64_t>(u(rng) * 200000);  // draws in this order
+      const auto oi = static_cast<std::int64_t>(u(rng) * 3000000);
+      side->push_back(K, std::round(p * 0.995 * 20) / 20, std::round(p * 1.005 * 20) / 20 + 0.05,
+                      std::round(p * 20) / 20, volume, oi);
     }
   }
   return c;

@@ -358,12 +358,7 @@ bool read_side(field_reader& r, dom::element v, const field_ref& path, std::size
   if (n > max_quotes) {
     return r.fail(path, std::to_string(n) + " quotes exceed the limit of " + std::to_string(max_quotes));
   }
-  side.strike.reserve(n);
-  side.bid.reserve(n);
-  side.ask.reserve(n);
-  side.last.reserve(n);
-  side.volume.reserve(n);
-  side.open_interest.reserve(n);
+  side.reserve(n);
   // Strikes seen so far, for the duplicate check; filled only once the strikes stop rising, so that
   // sorted chains (the usual case) never pay for it.
   std::unordered_set<double> strikes_seen;
@@ -377,14 +372,15 @@ bool read_side(field_reader& r, dom::element v, const field_ref& path, std::size
                                                               "last",   "volume", "open_interest"};
     double strike = 0, bid = 0, ask = 0, last = 0;
     std::int64_t volume = 0, oi = 0;
-    const bool good = r.fields(item, prefix, names, 1U, [&](int index, dom::element fv,
-                                                                          const field_ref& fp) {
+    const bool good = r.fields(item, prefix, names, 1U, [&](int index, dom::element fv, const field_ref& fp) {
       switch (index) {
         case 0: {
           if (!r.strike(fv, fp, strike)) return false;
           if (strike <= max_strike) {
             if (strikes_seen.empty()) strikes_seen.insert(side.strike.begin(), side.strike.end());
-            if (strikes_seen.contains(strike)) return r.fail(fp, "duplicate strike (" + detail::number_text(strike) + ")");
+            if (strikes_seen.contains(strike)) {
+              return r.fail(fp, "duplicate strike (" + detail::number_text(strike) + ")");
+            }
           }
           return true;
         }
@@ -398,12 +394,7 @@ bool read_side(field_reader& r, dom::element v, const field_ref& path, std::size
     if (!good) return false;
     max_strike = std::max(max_strike, strike);
     if (!strikes_seen.empty()) strikes_seen.insert(strike);
-    side.strike.push_back(strike);
-    side.bid.push_back(bid);
-    side.ask.push_back(ask);
-    side.last.push_back(last);
-    side.volume.push_back(volume);
-    side.open_interest.push_back(oi);
+    side.push_back(strike, bid, ask, last, volume, oi);
   }
   return true;
 }

@@ -41,6 +41,21 @@ struct chain_side {
   std::vector<std::int64_t> volume, open_interest;
 
   [[nodiscard]] std::size_t size() const noexcept { return strike.size(); }
+  void reserve(std::size_t n) {
+    for (auto* column : {&strike, &bid, &ask, &last}) column->reserve(n);
+    volume.reserve(n);
+    open_interest.reserve(n);
+  }
+  /// Appends a quote: one value to every column.
+  void push_back(double k, double bid_price, double ask_price, double last_price, std::int64_t traded,
+                 std::int64_t oi) {
+    strike.push_back(k);
+    bid.push_back(bid_price);
+    ask.push_back(ask_price);
+    last.push_back(last_price);
+    volume.push_back(traded);
+    open_interest.push_back(oi);
+  }
 };
 
 struct option_chain {

@@ -410,12 +410,7 @@ inline void side(checker& c, const ojson& v, const std::string& name, std::size_
       }
     }
     c.missing(e, prefix, {"strike"});
-    s.strike.push_back(strike);
-    s.bid.push_back(bid);
-    s.ask.push_back(ask);
-    s.last.push_back(last);
-    s.volume.push_back(volume);
-    s.open_interest.push_back(oi);
+    s.push_back(strike, bid, ask, last, volume, oi);
   }
 }
 }  // namespace impl

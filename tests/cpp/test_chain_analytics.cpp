@@ -42,12 +42,7 @@ optaro::timestamp_ns at(std::chrono::year_month_day d, std::chrono::seconds time
 
 void add_quote(optaro::chain_side& side, double strike, double bid, double ask, double last, std::int64_t volume,
                std::int64_t oi) {
-  side.strike.push_back(strike);
-  side.bid.push_back(bid);
-  side.ask.push_back(ask);
-  side.last.push_back(last);
-  side.volume.push_back(volume);
-  side.open_interest.push_back(oi);
+  side.push_back(strike, bid, ask, last, volume, oi);
 }
 
 // ---- the synthetic chain: mids from a known smile ------------------------------------------------

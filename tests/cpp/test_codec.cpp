@@ -346,12 +346,11 @@ void fill_side(rng& g, chain_side& s, std::size_t n) {
   double k = g.uniform(0.01, 100);
   for (std::size_t i = 0; i < n; ++i) {
     k += g.uniform(0.001, 50);  // ascending: no duplicates
-    s.strike.push_back(g.below(3) == 0 ? std::round(k) + static_cast<double>(i) * 1000 : k);
-    s.bid.push_back(g.price());
-    s.ask.push_back(g.price());
-    s.last.push_back(g.price());
-    s.volume.push_back(g.below(std::numeric_limits<std::int64_t>::max()));
-    s.open_interest.push_back(g.below(10000000));
+    // One statement per draw: the order of the draws is fixed (that of function arguments is not).
+    const double strike = g.below(3) == 0 ? std::round(k) + static_cast<double>(i) * 1000 : k;
+    const double bid = g.price(), ask = g.price(), last = g.price();
+    const std::int64_t volume = g.below(std::numeric_limits<std::int64_t>::max());
+    s.push_back(strike, bid, ask, last, volume, g.below(10000000));
   }
   // Rounded strikes may have broken the order, not uniqueness (i * 1000 apart).
 }
@@ -433,12 +432,7 @@ TEST(Codec, TwoHundredQuoteChain) {
   for (int i = 0; i < 100; ++i) {
     const double k = 19000 + 50.0 * i;
     for (chain_side* s : {&c.calls, &c.puts}) {
-      s->strike.push_back(k);
-      s->bid.push_back(100.05 + i);
-      s->ask.push_back(101.55 + i);
-      s->last.push_back(100.8 + i);
-      s->volume.push_back(1000 * i);
-      s->open_interest.push_back(25000 + 75 * i);
+      s->push_back(k, 100.05 + i, 101.55 + i, 100.8 + i, 1000 * i, 25000 + 75 * i);
     }
   }
   const std::string text = encoded(c);
@@ -618,12 +612,7 @@ TEST(Codec, IntegersBeyond64BitsLeaveStringsAlone) {
 TEST(Codec, EnrichedChainCarriesEveryField) {
   message_decoder d;
   option_chain c = *d.decode_chain(read_file("option_chain.json")).value;
-  c.calls.strike.push_back(21600);
-  c.calls.bid.push_back(0);
-  c.calls.ask.push_back(0);
-  c.calls.last.push_back(0);
-  c.calls.volume.push_back(0);
-  c.calls.open_interest.push_back(7);
+  c.calls.push_back(21600, 0, 0, 0, 0, 7);
   chain_analytics a;
   a.time_to_expiry = 0.04;
   a.forward = 21550.5;

@@ -195,13 +195,7 @@ TEST(Surface, FitSmileRecoversTheSmileOfAnEnrichedChain) {
     const double vol = std::sqrt(svi(truth, std::log(strike / forward)) / t);
     for (const bool call : {true, false}) {
       const double p = optaro::bs_price(spot, strike, t, r, q, vol, call);
-      auto& side = call ? c.calls : c.puts;
-      side.strike.push_back(strike);
-      side.bid.push_back(p);
-      side.ask.push_back(p);
-      side.last.push_back(p);
-      side.volume.push_back(1);
-      side.open_interest.push_back(1);
+      (call ? c.calls : c.puts).push_back(strike, p, p, p, 1, 1);
     }
   }
   optaro::chain_config config;
