@@ -59,6 +59,16 @@ optaro::smile_slice to_slice(const slice_tuple& t, std::size_t index) {
   return s;
 }
 
+/// f(params, k) for every k, into out.
+template <double (*f)(const optaro::svi_params&, double) noexcept>
+void over_k(const params_tuple& p, const in_array& k, out_array& out) {
+  const optaro::svi_params q = params(p);
+  const auto kv = view(k);
+  const auto o = view_out(out);
+  if (kv.size() != o.size()) throw std::invalid_argument("out: length differs from k");
+  for (std::size_t i = 0; i < o.size(); ++i) o[i] = f(q, kv[i]);
+}
+
 void register_functions(py::module_& m) {
   m.def(
       "fit_svi",
@@ -73,28 +83,11 @@ void register_functions(py::module_& m) {
       },
       "optaro::fit_svi -> ((a, b, rho, m, sigma), rmse, iterations, converged); weights may be empty.",
       py::arg("k"), py::arg("w"), py::arg("weights"), py::arg("previous"));
-  m.def(
-      "svi_total_variance",
-      [](const params_tuple& p, const in_array& k, out_array& out) {
-        const optaro::svi_params q = params(p);
-        const auto kv = view(k);
-        const auto o = view_out(out);
-        if (kv.size() != o.size()) throw std::invalid_argument("out: length differs from k");
-        for (std::size_t i = 0; i < o.size(); ++i) o[i] = optaro::svi_total_variance(q, kv[i]);
-      },
-      "optaro::svi_total_variance over k into out (same length).", py::arg("params"), py::arg("k"),
-      py::arg("out").noconvert());
-  m.def(
-      "svi_durrleman_g",
-      [](const params_tuple& p, const in_array& k, out_array& out) {
-        const optaro::svi_params q = params(p);
-        const auto kv = view(k);
-        const auto o = view_out(out);
-        if (kv.size() != o.size()) throw std::invalid_argument("out: length differs from k");
-        for (std::size_t i = 0; i < o.size(); ++i) o[i] = optaro::svi_durrleman_g(q, kv[i]);
-      },
-      "optaro::svi_durrleman_g over k into out (same length).", py::arg("params"), py::arg("k"),
-      py::arg("out").noconvert());
+  m.def("svi_total_variance", over_k<optaro::svi_total_variance>,
+        "optaro::svi_total_variance over k into out (same length).", py::arg("params"), py::arg("k"),
+        py::arg("out").noconvert());
+  m.def("svi_durrleman_g", over_k<optaro::svi_durrleman_g>, "optaro::svi_durrleman_g over k into out (same length).",
+        py::arg("params"), py::arg("k"), py::arg("out").noconvert());
   m.def(
       "svi_butterfly_violations",
       [](const params_tuple& p, const in_array& k) { return optaro::svi_butterfly_violations(params(p), view(k)); },
