@@ -267,6 +267,44 @@ struct scaled_product {
   return true;
 }
 
+// ---- short decimals ---------------------------------------------------------------------------------
+// Prices are mostly decimals of a few places (180.55, 0.05, 2483.475), and for those a cheaper test finds
+// the decimal that find_shortest would: fix the precision at 10^-4 instead of deriving it from the
+// width of R. Where R is narrower than 10^-4 it holds at most one multiple of 10^-4; if it holds one, x,
+// then x is the shortest decimal. Proof: let 10^p be the coarsest power of ten of which x is a multiple
+// (p >= -4). Any other decimal of R that is a multiple of 10^p, or of a coarser power, would be a second
+// multiple of 10^-4 in R. So x is the only decimal of R at the coarsest precision R offers, and that is
+// the one find_shortest returns (nearness to v only decides among several). write_decimal then chooses
+// between fixed and scientific from the same value, as it does for find_shortest's.
+
+constexpr int short_decimal_places = 4;
+constexpr std::uint64_t short_decimal_scale = 10000;  // 10^short_decimal_places
+
+/// If |v| = c * 2^-s with 14 <= s <= 63 (2^-11 <= |v| < 2^39), where R is at most 2^-s wide, so narrower
+/// than 10^-4: the multiple of 10^-4 in R as digits * 10^-4, or false when R holds none.
+[[gnu::always_inline]] inline bool find_short_decimal(double v, std::uint64_t& digits, int& exponent) noexcept {
+  static_assert((std::uint64_t{1} << 14) > short_decimal_scale, "R must be narrower than 10^-4");
+  const auto bits = std::bit_cast<std::uint64_t>(v);
+  const int s = 1075 - static_cast<int>((bits >> 52) & 0x7ff);
+  if (s < 14 || s > 63) return false;
+  const std::uint64_t c = (bits & ((std::uint64_t{1} << 52) - 1)) | (std::uint64_t{1} << 52);
+
+  // Everything times 10^4 * 2^s, in integers: |v| becomes t = c * 10^4 < 2^67, the multiples of 10^-4
+  // become the multiples of 2^s, and R becomes [t - 5000, t + 5000]. The multiples of 2^s nearest to t
+  // are t - r and t - r + 2^s, where r = t mod 2^s. Two details of R do not matter here. Its ends (in
+  // R only when c is even): t and 2^s are multiples of 16, so r and 2^s - r are too, never 5000. And
+  // at a power of two R reaches only t - 2500 below (see find_shortest): but then t = 625 * 2^56, and r
+  // is 0 (s <= 56) or a multiple of 2^56 that is not 0, as is 2^s - r.
+  const uint128_parts t = multiply_64x64(c, short_decimal_scale);
+  const std::uint64_t below = (t.low >> s) | (t.high << (64 - s));  // floor(t / 2^s)
+  const std::uint64_t r = t.low & ((std::uint64_t{1} << s) - 1);
+  constexpr std::uint64_t half_width = short_decimal_scale / 2;
+  const bool below_in_r = r <= half_width, above_in_r = (std::uint64_t{1} << s) - r <= half_width;
+  digits = below + (above_in_r ? 1 : 0);
+  exponent = -short_decimal_places;
+  return below_in_r || above_in_r;
+}
+
 // ---- digits as text --------------------------------------------------------------------------------
 // Digits are made in registers, eight at a time, and stored as whole words: storing them one or two
 // at a time and then copying them into place made the CPU wait for its store buffer (a load that spans
@@ -444,16 +482,26 @@ char* write_unsigned(char* out, std::uint64_t m) noexcept {
   return p + 2;
 }
 
-}  // namespace
-
-std::optional<shortest_decimal> to_shortest_decimal(double v) noexcept {
-  shortest_decimal d;
-  if (!std::isfinite(v) || v == 0 || !find_shortest(std::fabs(v), d.digits, d.exponent)) return std::nullopt;
+shortest_decimal without_trailing_zeros(shortest_decimal d) noexcept {
   while (d.digits % 10 == 0) {
     d.digits /= 10;
     ++d.exponent;
   }
   return d;
+}
+
+}  // namespace
+
+std::optional<shortest_decimal> to_shortest_decimal(double v) noexcept {
+  shortest_decimal d;
+  if (!std::isfinite(v) || v == 0 || !find_shortest(std::fabs(v), d.digits, d.exponent)) return std::nullopt;
+  return without_trailing_zeros(d);
+}
+
+std::optional<shortest_decimal> to_short_decimal(double v) noexcept {
+  shortest_decimal d;
+  if (!std::isfinite(v) || !find_short_decimal(std::fabs(v), d.digits, d.exponent)) return std::nullopt;
+  return without_trailing_zeros(d);
 }
 
 char* write_double(char* out, double v) noexcept {
@@ -476,7 +524,8 @@ char* write_double(char* out, double v) noexcept {
   }
   std::uint64_t digits = 0;
   int exponent = 0;
-  if (!find_shortest(magnitude, digits, exponent)) [[unlikely]]
+  // Prices skip find_shortest; for other doubles, find_short_decimal costs a few instructions.
+  if (!find_short_decimal(magnitude, digits, exponent) && !find_shortest(magnitude, digits, exponent)) [[unlikely]]
     return std::to_chars(out, end_of_room, magnitude).ptr;
   return write_decimal(out, digits, exponent, magnitude);
 }

@@ -3,8 +3,9 @@
 // byte as libstdc++'s std::to_chars(first, last, double) writes them (the shortest text that reads back
 // as the same double, in fixed or scientific notation, whichever is shorter), computed with the
 // Schubfach algorithm (R. Giulietti, "The Schubfach way to render doubles", 2020) and written without
-// going through a temporary buffer: with about half of the instructions. tests/cpp/test_number_format.cpp
-// compares the two on millions of doubles. Not installed.
+// going through a temporary buffer: with about half of the instructions. Short decimals such as prices
+// (at most four places) take a cheaper exact test first. tests/cpp/test_number_format.cpp compares the
+// output with std::to_chars on millions of doubles. Not installed.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -37,5 +38,10 @@ struct shortest_decimal {
 /// that needs a scaled product within 2^-63 of an integer without being one. The tests count these
 /// cases and have found none. Exposed for the tests.
 [[nodiscard]] std::optional<shortest_decimal> to_shortest_decimal(double v) noexcept;
+
+/// What write_double's shortcut for short decimals finds: the shortest decimal of v when a decimal of at
+/// most four places reads back as v and 2^-11 <= |v| < 2^39 (integers too, which write_double handles
+/// before), else nullopt. Where it finds one it must equal to_shortest_decimal(v). Exposed for the tests.
+[[nodiscard]] std::optional<shortest_decimal> to_short_decimal(double v) noexcept;
 
 }  // namespace optaro::detail

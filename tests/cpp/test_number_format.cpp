@@ -3,12 +3,15 @@
 // std::to_chars writes for an int64_t. Random doubles, plus every class where a shortcut could go
 // wrong: each binary exponent, powers of two (the uneven gaps around them), powers of ten, the digit
 // counts and exponents where fixed and scientific notation trade places (around 1e-5, 1e16, 1e21),
-// integers around 2^53 and 2^64, subnormals, zeros, infinities and NaNs. Each check also confirms that
-// nothing is written beyond the room the header promises, and counts the doubles for which the fast
-// path could not decide (expected: none).
+// integers around 2^53 and 2^64, subnormals, zeros, infinities and NaNs, and the short decimals of the
+// shortcut for prices (every number of places, its range ends, their neighbours one ulp away). Each
+// check also confirms that nothing is written beyond the room the header promises, that the shortcut,
+// where it applies, finds the same decimal as Schubfach, and counts the doubles for which Schubfach's
+// fast path could not decide (expected: none).
 //
-// OPTARO_NUMBER_FORMAT_SAMPLES sets how many random doubles the two random tests draw (default
-// 1,000,000 each); the change that introduced number_format was checked with 100,000,000.
+// OPTARO_NUMBER_FORMAT_SAMPLES sets how many random doubles the random tests draw (default 1,000,000
+// each, times four for the short decimals); the change that introduced number_format was checked with
+// 100,000,000, the shortcut for short decimals with 50,000,000 (200,000,000 short decimals).
 #include <array>
 #include <bit>
 #include <charconv>
@@ -21,6 +24,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -93,6 +97,11 @@ class double_checker {
       ++undecided_;
       return;
     }
+    if (const auto s = optaro::detail::to_short_decimal(v)) {
+      ++short_decimals_;
+      if (s->digits != d->digits || s->exponent != d->exponent)
+        report(v, "to_short_decimal gave " + std::to_string(s->digits) + "e" + std::to_string(s->exponent));
+    }
     // Fixed notation beyond 2^53 shows the exact integer, not the shortest digits.
     if (std::fabs(v) >= 0x1p53 && want.find_first_of(".e") == std::string_view::npos) return;
     const text_decimal t = decimal_of(want);
@@ -108,9 +117,11 @@ class double_checker {
   void expect_all_equal() const {
     EXPECT_EQ(differences_, 0u) << "of " << checked_ << " doubles";
     EXPECT_EQ(undecided_, 0u) << "doubles the fast path could not decide, of " << checked_;
-    std::printf("[ number_format ] %llu doubles compared with std::to_chars, %llu differences, %llu undecided\n",
-                static_cast<unsigned long long>(checked_), static_cast<unsigned long long>(differences_),
-                static_cast<unsigned long long>(undecided_));
+    std::printf(
+        "[ number_format ] %llu doubles compared with std::to_chars, %llu differences, %llu undecided, "
+        "%llu short decimals\n",
+        static_cast<unsigned long long>(checked_), static_cast<unsigned long long>(differences_),
+        static_cast<unsigned long long>(undecided_), static_cast<unsigned long long>(short_decimals_));
   }
 
  private:
@@ -123,7 +134,7 @@ class double_checker {
                   << "\", " << what;
   }
 
-  std::uint64_t checked_ = 0, differences_ = 0, undecided_ = 0;
+  std::uint64_t checked_ = 0, differences_ = 0, undecided_ = 0, short_decimals_ = 0;
 };
 
 double from_bits(std::uint64_t bits) { return std::bit_cast<double>(bits); }
@@ -246,6 +257,99 @@ TEST(NumberFormat, ShortDecimals) {
     checker.check(i / 8.0);
   }
   checker.expect_all_equal();
+}
+
+// The shortcut for short decimals (at most four places, 2^-11 <= |v| < 2^39, see number_format.cpp).
+constexpr double short_decimal_min = 0x1p-11, short_decimal_max = 0x1p39;
+
+bool in_short_decimal_range(double v) { return std::fabs(v) >= short_decimal_min && std::fabs(v) < short_decimal_max; }
+
+TEST(NumberFormat, RandomShortDecimals) {
+  // Prices on 0.01 and 0.05 ticks from 0.05 to 1e6, made as a parser makes them (the double nearest
+  // to the decimal) and as arithmetic does (ticks * 0.05); decimals of random digits and places, and a
+  // neighbour one ulp away of each.
+  double_checker checker;
+  std::mt19937_64 g(19);
+  const std::array<double, 7> powers_of_ten{1, 10, 100, 1000, 10000, 100000, 1000000};
+  for (std::uint64_t i = sample_count(); i > 0; --i) {
+    const double sign = g() % 2 == 0 ? 1 : -1;
+    checker.check(sign * static_cast<double>(5 + g() % 99999996) / 100);
+    checker.check(sign * static_cast<double>(1 + g() % 20000000) * 0.05);
+    // Up to 16 random digits and 0 to 6 places (5 and 6 are too many for the shortcut).
+    const std::uint64_t digits = g() % (std::uint64_t{1} << (1 + g() % 53));
+    const double v = sign * static_cast<double>(digits) / powers_of_ten[g() % powers_of_ten.size()];
+    checker.check(v);
+    checker.check(std::nextafter(v, g() % 2 == 0 ? 0.0 : 2 * v));
+  }
+  checker.expect_all_equal();
+}
+
+TEST(NumberFormat, ShortDecimalBoundaries) {
+  double_checker checker;
+  std::uint64_t surprises = 0;
+  auto expect_shortcut = [&surprises](double v, bool taken) {
+    if (optaro::detail::to_short_decimal(v).has_value() != taken && ++surprises <= 10)
+      ADD_FAILURE() << "to_short_decimal(" << v << ") should " << (taken ? "" : "not ") << "find a decimal";
+  };
+  // Every number of places, both signs: where in range, the shortcut takes every one of them (it is
+  // exact: it finds a decimal of four places whenever one reads back as v). Five places it never takes
+  // at these magnitudes, nor the neighbours one ulp away: no decimal of four places but v's own lies
+  // that near, and that one reads back as v.
+  for (const double scale : {10.0, 100.0, 1000.0, 10000.0, 100000.0}) {
+    for (std::int64_t k = -100000; k <= 100000; ++k) {
+      if (k % 10 == 0) continue;
+      const double v = static_cast<double>(k) / scale;
+      checker.check(v);
+      expect_shortcut(v, scale <= 10000 && in_short_decimal_range(v));
+      for (const double neighbour : {std::nextafter(v, -1e300), std::nextafter(v, 1e300)}) {
+        checker.check(neighbour);
+        expect_shortcut(neighbour, false);
+      }
+    }
+  }
+  // The ends of the range, and 2^53 / 10^j (where a test of digits * 10^-j with digits < 2^53 would
+  // end): a thousand doubles on either side of each.
+  std::vector<double> ends{short_decimal_min, short_decimal_max};
+  for (const double power : {10.0, 100.0, 1000.0, 10000.0}) ends.push_back(0x1p53 / power);
+  for (const double end : ends) {
+    double below = end, above = end;
+    for (int step = 0; step < 1000; ++step) {
+      checker.check(below);
+      checker.check(-above);
+      below = std::nextafter(below, 0.0);
+      above = std::nextafter(above, 1e300);
+    }
+  }
+  // The narrowest margins. With |v| = c * 2^-s, how far a decimal of four places lies from the ends of
+  // R depends on c * 10^4 mod 2^s, which 2^(s-4) consecutive doubles run through in full: all of it
+  // for the binades of s = 14 to 20 (2^32 <= |v| < 2^39), where R is widest against 10^-4.
+  for (int s = 14; s <= 20; ++s) {
+    double v = std::ldexp(1.0, 52 - s);
+    for (int step = 0; step < 1 << 16; ++step) {
+      checker.check(v);
+      v = std::nextafter(v, 1e300);
+    }
+  }
+  expect_shortcut(549755813888.5, false);  // 2^39 + 0.5: out of range
+  expect_shortcut(549755813887.5, true);   // 2^39 - 0.5
+  // Where fixed and scientific trade places: 0.0005 is "5e-04" (taken, but written in scientific), 0.0004
+  // "4e-04" (out of range), 0.0012 "0.0012"; and decimals of 1 to 16 digits with 1 to 4 places.
+  for (std::int64_t k = 1; k <= 20000; ++k) check_around(checker, static_cast<double>(k) / 10000);
+  std::uint64_t digits = 0;
+  for (int n = 1; n <= 16; ++n) {
+    digits = digits * 10 + static_cast<std::uint64_t>(n % 9 + 1);
+    for (const double scale : {10.0, 100.0, 1000.0, 10000.0})
+      check_around(checker, static_cast<double>(digits) / scale);
+  }
+  expect_shortcut(0.0005, true);
+  expect_shortcut(0.0004, false);
+  // Powers of two, whose R is lopsided: 0.5 to 0.0625 have four places at most, 2^-5 to 2^-11 do not.
+  for (int e = -11; e < 0; ++e) {
+    check_around(checker, std::ldexp(1.0, e));
+    expect_shortcut(std::ldexp(1.0, e), e >= -4);
+  }
+  checker.expect_all_equal();
+  EXPECT_EQ(surprises, 0u);
 }
 
 TEST(NumberFormat, SubnormalsAndExtremes) {
