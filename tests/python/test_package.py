@@ -51,7 +51,7 @@ def test_wheel_holds_the_python_package_only():
 def test_public_api():
     assert set(optaro.__all__) == {
         "GREEK_NAMES", "Status", "__version__", "bs_price", "bs_greeks", "implied_vol",
-        "black76_price", "black76_greeks", "black76_implied_vol", "enrich_chain", "max_pain", "pcr",
+        "black76_price", "black76_greeks", "black76_implied_vol", "enrich_chain", "max_pain", "pcr", "ohlc",
         "VolSurface", "fit_svi", "svi_total_variance", "svi_durrleman_g", "svi_butterfly_violations",
     }
     assert optaro.GREEK_NAMES == (

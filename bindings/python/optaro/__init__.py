@@ -2,7 +2,7 @@
 
 Black-Scholes-Merton (spot S, rate r, dividend yield q) and Black-76 (forward F, discount rate r)
 prices, Greeks and implied volatilities; option-chain analytics (:func:`enrich_chain`,
-:func:`max_pain`, :func:`pcr`); SVI smiles and volatility surfaces (:func:`fit_svi`, :class:`VolSurface`). The pricing and implied-volatility functions broadcast their arguments
+:func:`max_pain`, :func:`pcr`); OHLC candles (:func:`ohlc`); SVI smiles and volatility surfaces (:func:`fit_svi`, :class:`VolSurface`). The pricing and implied-volatility functions broadcast their arguments
 like a numpy ufunc, release the GIL while the C++ kernel runs, and return a float for scalar arguments.
 
 Units: T in years, r and q continuously compounded per year, sigma per square root of a year.
@@ -21,6 +21,7 @@ from __future__ import annotations
 from ._chain import enrich_chain, max_pain, pcr
 from ._core import version as _core_version
 from ._implied_vol import black76_implied_vol, implied_vol
+from ._ohlc import ohlc
 from ._pricing import GREEK_NAMES, black76_greeks, black76_price, bs_greeks, bs_price
 from ._status import Status
 from ._surface import VolSurface, fit_svi, svi_butterfly_violations, svi_durrleman_g, svi_total_variance
@@ -41,6 +42,7 @@ __all__ = [
     "enrich_chain",
     "fit_svi",
     "max_pain",
+    "ohlc",
     "pcr",
     "bs_price",
     "implied_vol",

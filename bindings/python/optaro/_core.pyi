@@ -6,7 +6,7 @@ Private compiled core of optaro; use the public functions of the optaro package.
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['Greeks', 'Surface', 'black76_greeks', 'black76_greeks_batch', 'black76_implied_vol', 'black76_implied_vol_batch', 'black76_price', 'black76_price_batch', 'bs_greeks', 'bs_greeks_batch', 'bs_implied_vol', 'bs_price', 'bs_price_batch', 'enrich_chain_json', 'fit_smile', 'fit_svi', 'greek_names', 'implied_vol', 'implied_vol_batch', 'max_pain', 'normalised_black', 'normalised_implied_vol', 'pcr', 'status', 'svi_butterfly_violations', 'svi_durrleman_g', 'svi_total_variance', 'to_trader_units', 'version']
+__all__: list[str] = ['Greeks', 'Surface', 'black76_greeks', 'black76_greeks_batch', 'black76_implied_vol', 'black76_implied_vol_batch', 'black76_price', 'black76_price_batch', 'bs_greeks', 'bs_greeks_batch', 'bs_implied_vol', 'bs_price', 'bs_price_batch', 'enrich_chain_json', 'fit_smile', 'fit_svi', 'greek_names', 'implied_vol', 'implied_vol_batch', 'max_pain', 'normalised_black', 'normalised_implied_vol', 'ohlc', 'pcr', 'status', 'svi_butterfly_violations', 'svi_durrleman_g', 'svi_total_variance', 'to_trader_units', 'version']
 class Greeks:
     """
     Price and Greeks of one option (optaro::greeks), raw units unless converted.
@@ -203,6 +203,10 @@ def normalised_black(x: float, s: float, is_call: bool) -> float:
 def normalised_implied_vol(beta: float, x: float, is_call: bool) -> tuple[float, status]:
     """
     optaro::normalised_implied_vol: (s = sigma*sqrt(T), status) for a normalised price beta.
+    """
+def ohlc(timestamps_ns: typing.Annotated[numpy.ndarray, numpy.int64], prices: typing.Annotated[numpy.ndarray, numpy.float64], volumes: typing.Annotated[numpy.ndarray, numpy.float64], window_seconds: int, anchor_seconds: int, start_ns: typing.Annotated[numpy.ndarray, numpy.int64], open: typing.Annotated[numpy.ndarray, numpy.float64], high: typing.Annotated[numpy.ndarray, numpy.float64], low: typing.Annotated[numpy.ndarray, numpy.float64], close: typing.Annotated[numpy.ndarray, numpy.float64], volume: typing.Annotated[numpy.ndarray, numpy.float64], vwap: typing.Annotated[numpy.ndarray, numpy.float64], ticks: typing.Annotated[numpy.ndarray, numpy.int64]) -> int:
+    """
+    optaro::ohlc into caller columns of the ticks' length; returns the number of candles written.
     """
 def pcr(call_values: typing.Annotated[numpy.ndarray, numpy.float64], put_values: typing.Annotated[numpy.ndarray, numpy.float64]) -> float | None:
     """

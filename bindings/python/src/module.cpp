@@ -19,4 +19,5 @@ PYBIND11_MODULE(_core, m) {
   optaro_python::register_implied_vol(m);
   optaro_python::register_chain(m);
   optaro_python::register_surface(m);
+  optaro_python::register_ohlc(m);
 }

@@ -8,5 +8,6 @@ void register_pricing(pybind11::module_& m);
 void register_implied_vol(pybind11::module_& m);
 void register_chain(pybind11::module_& m);
 void register_surface(pybind11::module_& m);
+void register_ohlc(pybind11::module_& m);
 
 }  // namespace optaro_python
