@@ -107,6 +107,12 @@ class writer {
     need_comma_ = true;
   }
   void timestamp(timestamp_ns t) { string(format_timestamp(t)); }
+  void boolean(bool v) {
+    room(6);
+    separate();
+    put(v ? "true" : "false");
+    need_comma_ = true;
+  }
   void date(std::chrono::year_month_day d) {
     std::array<char, 10> text{};
     const int y = static_cast<int>(d.year());
@@ -307,6 +313,66 @@ void encode_enriched_chain(std::string& out, const option_chain& c, const chain_
   w.end_array();
   w.key("enriched_at"), w.timestamp(enriched_at);
   w.field("processing_us", processing_us);
+  w.end_object();
+}
+
+std::string window_label(std::chrono::seconds window) {
+  const auto n = window.count();
+  return n % 60 == 0 ? std::to_string(n / 60) + "m" : std::to_string(n) + "s";
+}
+
+namespace {
+void candle_fields(writer& w, const candle& c) {
+  w.key("start"), w.timestamp(c.start_ns);
+  w.field("open", c.open);
+  w.field("high", c.high);
+  w.field("low", c.low);
+  w.field("close", c.close);
+  w.field("volume", c.volume);
+  w.field("vwap", c.vwap);  // NaN (no volume) is written as null
+  w.field("ticks", c.ticks);
+}
+}  // namespace
+
+void encode_enriched_underlying(std::string& out, const underlying_tick& tick, std::span<const labelled_candle> candles,
+                                bool late, timestamp_ns enriched_at, double processing_us) {
+  writer w{out};
+  w.begin_object();
+  w.field("product", std::string_view{tick.product});
+  w.field("tick_id", tick.tick_id);
+  w.field("price", tick.price);
+  w.field("volume", tick.volume);
+  w.key("timestamp"), w.timestamp(tick.timestamp);
+  w.key("ohlc");
+  w.begin_object();
+  for (const labelled_candle& c : candles) {
+    w.key(c.window);
+    w.begin_object();
+    candle_fields(w, c.bar);
+    w.end_object();
+  }
+  w.end_object();
+  w.key("late"), w.boolean(late);
+  w.key("enriched_at"), w.timestamp(enriched_at);
+  w.field("processing_us", processing_us);
+  w.end_object();
+}
+
+void encode_candle(std::string& out, std::string_view product, const labelled_candle& c) {
+  writer w{out};
+  w.begin_object();
+  w.field("product", product);
+  w.field("window", c.window);
+  candle_fields(w, c.bar);
+  w.end_object();
+}
+
+void encode_latest_pcr(std::string& out, const option_chain& chain, const chain_analytics& analytics) {
+  writer w{out};
+  w.begin_object();
+  w.field("pcr_oi", analytics.pcr_oi);
+  w.field("pcr_volume", analytics.pcr_volume);
+  w.key("timestamp"), w.timestamp(chain.timestamp);
   w.end_object();
 }
 

@@ -8,11 +8,13 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include <optaro/chain.hpp>
 #include <optaro/market.hpp>
+#include <optaro/ohlc.hpp>
 
 namespace optaro {
 
@@ -77,6 +79,25 @@ void encode(std::string& out, const option_chain& chain);
 /// enriched_at and processing_us as given. Appends to out, so a caller can reuse one buffer.
 void encode_enriched_chain(std::string& out, const option_chain& chain, const chain_analytics& analytics,
                            timestamp_ns enriched_at, double processing_us);
+
+/// A candle with the label of its window: "1m", "5m", "15m" for whole minutes, "90s" otherwise.
+struct labelled_candle {
+  std::string_view window;
+  candle bar;
+};
+/// The label of a window as enriched messages and cache keys spell it.
+[[nodiscard]] std::string window_label(std::chrono::seconds window);
+
+/// The enriched:underlying message: the tick plus "ohlc" with the candles the tick updated, by window
+/// label (empty, and "late": true, for a tick that arrived after its windows closed), then enriched_at
+/// and processing_us. Appends to out.
+void encode_enriched_underlying(std::string& out, const underlying_tick& tick, std::span<const labelled_candle> candles,
+                                bool late, timestamp_ns enriched_at, double processing_us);
+/// The ohlc:{p}:{w} cache value: {"product", "window", "start", "open", "high", "low", "close", "volume",
+/// "vwap", "ticks"}. Appends to out.
+void encode_candle(std::string& out, std::string_view product, const labelled_candle& candle);
+/// The latest:pcr:{p}:{e} cache value: {"pcr_oi", "pcr_volume", "timestamp"}. Appends to out.
+void encode_latest_pcr(std::string& out, const option_chain& chain, const chain_analytics& analytics);
 
 /// JSON in, JSON out: decode a market:option_chain message, enrich it, encode enriched:option_chain.
 /// processing_us is measured here (steady clock) from the start of decoding to the end of encoding.

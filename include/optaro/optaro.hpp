@@ -4,10 +4,15 @@
 #include <optaro/chain.hpp>
 #include <optaro/clock.hpp>
 #include <optaro/codec.hpp>
+#include <optaro/engine.hpp>
+#include <optaro/event_log.hpp>
 #include <optaro/idempotency.hpp>
 #include <optaro/implied_vol.hpp>
 #include <optaro/market.hpp>
+#include <optaro/memory_ports.hpp>
+#include <optaro/metrics.hpp>
 #include <optaro/ohlc.hpp>
+#include <optaro/ports.hpp>
 #include <optaro/pricing.hpp>
 #include <optaro/retry.hpp>
 #include <optaro/status.hpp>

@@ -781,4 +781,34 @@ TEST(Codec, EnrichChainJsonOnTheExample) {
   EXPECT_GT(j.at("processing_us").get<double>(), 0.0);
 }
 
+TEST(Encode, CandleMessagesExactly) {
+  EXPECT_EQ(optaro::window_label(std::chrono::seconds{60}), "1m");
+  EXPECT_EQ(optaro::window_label(std::chrono::seconds{900}), "15m");
+  EXPECT_EQ(optaro::window_label(std::chrono::seconds{90}), "90s");
+
+  const optaro::candle bar{1'736'937'000'000'000'000, 100, 103, 99.5, 101.25, 40, 101.5, 3};
+  const optaro::labelled_candle one{"1m", bar};
+  std::string out;
+  optaro::encode_candle(out, "NIFTY", one);
+  EXPECT_EQ(out,
+            R"({"product":"NIFTY","window":"1m","start":"2025-01-15T10:30:00Z","open":100,"high":103,"low":99.5,)"
+            R"("close":101.25,"volume":40,"vwap":101.5,"ticks":3})");
+
+  optaro::candle no_volume = bar;
+  no_volume.vwap = std::numeric_limits<double>::quiet_NaN();
+  const optaro::labelled_candle both[] = {one, {"5m", no_volume}};
+  out.clear();
+  const optaro::underlying_tick tick{"NIFTY", 7, 101.25, 0, 1'736'937'030'000'000'000};
+  optaro::encode_enriched_underlying(out, tick, both, false, 1'736'937'030'500'000'000, 12.5);
+  EXPECT_EQ(out,
+            R"({"product":"NIFTY","tick_id":7,"price":101.25,"volume":0,"timestamp":"2025-01-15T10:30:30Z",)"
+            R"("ohlc":{"1m":{"start":"2025-01-15T10:30:00Z","open":100,"high":103,"low":99.5,"close":101.25,)"
+            R"("volume":40,"vwap":101.5,"ticks":3},"5m":{"start":"2025-01-15T10:30:00Z","open":100,"high":103,)"
+            R"("low":99.5,"close":101.25,"volume":40,"vwap":null,"ticks":3}},"late":false,)"
+            R"("enriched_at":"2025-01-15T10:30:30.5Z","processing_us":12.5})");
+  out.clear();
+  optaro::encode_enriched_underlying(out, tick, {}, true, 1'736'937'030'500'000'000, 1);
+  EXPECT_NE(out.find(R"("ohlc":{},"late":true,)"), std::string::npos) << out;
+}
+
 }  // namespace
