@@ -169,8 +169,9 @@ class retry_timer {
     waiting_.push_back({due, sequence_++, std::move(t)});
     std::push_heap(waiting_.begin(), waiting_.end(), later);
   }
-  /// Removes and returns the retries due at `now`, in due order.
-  std::vector<task_ptr> take_due(clock::time_point now) {
+  /// Removes and returns the retries due at `now`, in due order, adding their number to `queued`
+  /// before they leave the timer, so that a waiter never sees them in neither place.
+  std::vector<task_ptr> take_due(clock::time_point now, std::atomic<std::uint64_t>& queued) {
     std::vector<task_ptr> due;
     const std::lock_guard lock{mutex_};
     while (!waiting_.empty() && waiting_.front().due <= now) {
@@ -178,6 +179,7 @@ class retry_timer {
       due.push_back(std::move(waiting_.back().work));
       waiting_.pop_back();
     }
+    queued.fetch_add(due.size());
     return due;
   }
   std::vector<task_ptr> take_all() {
@@ -339,7 +341,9 @@ struct enricher::impl {
   void send_to_dead_letters(task& t, dead_letter_reason reason, std::string error);
   void acknowledge(task& t);
   void finish(task& t);
-  void enqueue(task_ptr t, bool may_wait);
+  /// Puts a task on its worker's queue. `counted`: already included in `queued` (a source's batch is
+  /// counted as soon as it is received, so that wait_quiescent never misses a message in hand).
+  void enqueue(task_ptr t, bool may_wait, bool counted = false);
   void launch();
   [[nodiscard]] const chain_config& chain_config_for(std::string_view product) const;
   [[nodiscard]] std::string key(std::string_view name) const { return config.names.key_prefix + std::string{name}; }
@@ -362,6 +366,8 @@ struct enricher::impl {
   std::mutex surfaces_mutex;
   std::unordered_map<std::string, product_surface> surfaces;
 
+  // queued and in_flight use sequentially consistent updates: wait_quiescent reads them in turn and
+  // must never see a message in neither (a pop adds to in_flight before it takes from queued).
   std::atomic<std::uint64_t> queued{0}, in_flight{0}, retries_pending{0};
   std::atomic<bool> accepting{true};
   std::atomic<bool> dispatching{true};
@@ -405,8 +411,8 @@ const chain_config& enricher::impl::chain_config_for(std::string_view product) c
   return it != config.product_chains.end() ? it->second : config.chains;
 }
 
-void enricher::impl::enqueue(task_ptr t, bool may_wait) {
-  queued.fetch_add(1, std::memory_order_relaxed);
+void enricher::impl::enqueue(task_ptr t, bool may_wait, bool counted) {
+  if (!counted) queued.fetch_add(1);
   work_queue& q = workers[t->worker]->queue;
   if (may_wait) {
     q.push_waiting(std::move(t));
@@ -418,9 +424,9 @@ void enricher::impl::enqueue(task_ptr t, bool may_wait) {
 void enricher::impl::run_dispatcher() {
   std::vector<delivery> batch;
   while (dispatching.load(std::memory_order_acquire)) {
-    for (task_ptr& due : retries.take_due(ports.time->now())) {
+    for (task_ptr& due : retries.take_due(ports.time->now(), queued)) {
       retries_pending.fetch_sub(1, std::memory_order_relaxed);
-      enqueue(std::move(due), false);
+      enqueue(std::move(due), false, true);
     }
     if (ports.source == nullptr) {
       std::unique_lock lock{dispatcher_mutex};
@@ -437,6 +443,7 @@ void enricher::impl::run_dispatcher() {
       std::this_thread::sleep_for(config.idle_wait);
       continue;
     }
+    queued.fetch_add(batch.size());
     for (delivery& d : batch) {
       auto t = std::make_unique<task>();
       t->from_source = true;
@@ -444,17 +451,17 @@ void enricher::impl::run_dispatcher() {
       t->received_at = steady::now();
       t->worker = route_hint(t->message) % workers.size();
       metrics->received[index_of(t->message.kind)]->increment();
-      enqueue(std::move(t), true);
+      enqueue(std::move(t), true, true);
     }
   }
 }
 
 void enricher::impl::run_worker(worker& w) {
   while (task_ptr t = w.queue.pop()) {
-    in_flight.fetch_add(1, std::memory_order_relaxed);
-    queued.fetch_sub(1, std::memory_order_relaxed);
+    in_flight.fetch_add(1);
+    queued.fetch_sub(1);
     process(w, std::move(t));
-    in_flight.fetch_sub(1, std::memory_order_relaxed);
+    in_flight.fetch_sub(1);
     update_gauges();
   }
 }

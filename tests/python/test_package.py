@@ -53,6 +53,7 @@ def test_public_api():
         "GREEK_NAMES", "Status", "__version__", "bs_price", "bs_greeks", "implied_vol",
         "black76_price", "black76_greeks", "black76_implied_vol", "enrich_chain", "max_pain", "pcr", "ohlc",
         "VolSurface", "fit_svi", "svi_total_variance", "svi_durrleman_g", "svi_butterfly_violations",
+        "Enricher", "RetryPolicy",
     }
     assert optaro.GREEK_NAMES == (
         "delta", "gamma", "vega", "theta", "rho", "vanna", "volga", "charm", "speed", "zomma", "color", "veta",

@@ -2,8 +2,11 @@
 
 Black-Scholes-Merton (spot S, rate r, dividend yield q) and Black-76 (forward F, discount rate r)
 prices, Greeks and implied volatilities; option-chain analytics (:func:`enrich_chain`,
-:func:`max_pain`, :func:`pcr`); OHLC candles (:func:`ohlc`); SVI smiles and volatility surfaces (:func:`fit_svi`, :class:`VolSurface`). The pricing and implied-volatility functions broadcast their arguments
-like a numpy ufunc, release the GIL while the C++ kernel runs, and return a float for scalar arguments.
+:func:`max_pain`, :func:`pcr`); OHLC candles (:func:`ohlc`); SVI smiles and volatility surfaces
+(:func:`fit_svi`, :class:`VolSurface`); the enrichment engine, embedded, calling back with each
+enriched message (:class:`Enricher`, :class:`RetryPolicy`). The pricing and implied-volatility
+functions broadcast their arguments like a numpy ufunc, release the GIL while the C++ kernel runs, and
+return a float for scalar arguments.
 
 Units: T in years, r and q continuously compounded per year, sigma per square root of a year.
 Greeks are raw derivatives (vega per 1.00 of vol, theta per year, rho per 1.00 of rate) unless
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from ._chain import enrich_chain, max_pain, pcr
 from ._core import version as _core_version
+from ._engine import Enricher, RetryPolicy
 from ._implied_vol import black76_implied_vol, implied_vol
 from ._ohlc import ohlc
 from ._pricing import GREEK_NAMES, black76_greeks, black76_price, bs_greeks, bs_price
@@ -32,6 +36,8 @@ __version__: str = _core_version()
 
 __all__ = [
     "GREEK_NAMES",
+    "Enricher",
+    "RetryPolicy",
     "Status",
     "VolSurface",
     "__version__",

@@ -6,7 +6,61 @@ Private compiled core of optaro; use the public functions of the optaro package.
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['Greeks', 'Surface', 'black76_greeks', 'black76_greeks_batch', 'black76_implied_vol', 'black76_implied_vol_batch', 'black76_price', 'black76_price_batch', 'bs_greeks', 'bs_greeks_batch', 'bs_implied_vol', 'bs_price', 'bs_price_batch', 'enrich_chain_json', 'fit_smile', 'fit_svi', 'greek_names', 'implied_vol', 'implied_vol_batch', 'max_pain', 'normalised_black', 'normalised_implied_vol', 'ohlc', 'pcr', 'status', 'svi_butterfly_violations', 'svi_durrleman_g', 'svi_total_variance', 'to_trader_units', 'version']
+__all__: list[str] = ['Enricher', 'Greeks', 'Surface', 'black76_greeks', 'black76_greeks_batch', 'black76_implied_vol', 'black76_implied_vol_batch', 'black76_price', 'black76_price_batch', 'bs_greeks', 'bs_greeks_batch', 'bs_implied_vol', 'bs_price', 'bs_price_batch', 'enrich_chain_json', 'fit_smile', 'fit_svi', 'greek_names', 'implied_vol', 'implied_vol_batch', 'max_pain', 'normalised_black', 'normalised_implied_vol', 'ohlc', 'pcr', 'retry_delays', 'status', 'svi_butterfly_violations', 'svi_durrleman_g', 'svi_total_variance', 'to_trader_units', 'validate_retry_policy', 'version']
+class Enricher:
+    """
+    optaro::enricher on in-memory ports, started; callbacks receive bytes of JSON.
+    """
+    def __init__(self, on_publish: typing.Callable | None, on_event: typing.Callable | None, workers: int, queue_capacity: int, retry: tuple[int, float, float, float, str], rate: float, dividend_yield: float, windows_seconds: list[int], anchor_seconds: int, allowed_lateness_seconds: float, fit_surfaces: bool, log_level: str) -> None:
+        ...
+    def cache_get(self, key: str) -> bytes | None:
+        """
+        The value of a live cache key.
+        """
+    def dead_letters(self) -> list[bytes]:
+        """
+        encode_dead_letter of every dead letter, oldest first.
+        """
+    def documents(self, kind: str) -> list[bytes]:
+        """
+        The stored documents of one kind, in insertion order.
+        """
+    def health_json(self) -> str:
+        """
+        health_report::to_json.
+        """
+    def metrics_text(self) -> str:
+        """
+        The Prometheus text exposition of the engine's metrics.
+        """
+    def published(self, channel: str) -> list[bytes]:
+        """
+        What was published on a channel (only without on_publish; RuntimeError otherwise).
+        """
+    def replay_dead_letters(self) -> int:
+        """
+        enricher::replay_dead_letters (all).
+        """
+    def stats(self) -> dict:
+        """
+        enricher_stats as a dict.
+        """
+    def stop(self) -> None:
+        """
+        enricher::stop (the GIL released); idempotent.
+        """
+    def stopped(self) -> bool:
+        """
+        Whether stop() has been called.
+        """
+    def submit(self, kind: str, channel: str, payload: bytes) -> bool:
+        """
+        enricher::submit (the GIL released); False once stopped.
+        """
+    def wait_quiescent(self, timeout_seconds: float) -> bool:
+        """
+        enricher::wait_quiescent (the GIL released).
+        """
 class Greeks:
     """
     Price and Greeks of one option (optaro::greeks), raw units unless converted.
@@ -212,6 +266,10 @@ def pcr(call_values: typing.Annotated[numpy.ndarray, numpy.float64], put_values:
     """
     optaro::pcr: sum of puts / sum of calls, None when the calls sum to 0.
     """
+def retry_delays(policy: tuple[int, float, float, float, str], seed: int) -> list[float]:
+    """
+    optaro::retry_policy::delays(seed) in seconds; the policy as for validate_retry_policy.
+    """
 def svi_butterfly_violations(params: tuple[float, float, float, float, float], k: typing.Annotated[numpy.ndarray, numpy.float64]) -> list[float]:
     """
     optaro::svi_butterfly_violations: the k of the grid where g(k) < 0.
@@ -227,6 +285,10 @@ def svi_total_variance(params: tuple[float, float, float, float, float], k: typi
 def to_trader_units(raw: Greeks) -> Greeks:
     """
     optaro::to_trader_units: vol/rate points, calendar days.
+    """
+def validate_retry_policy(policy: tuple[int, float, float, float, str]) -> None:
+    """
+    optaro::retry_policy::validate of (max_retries, base_delay s, multiplier, max_delay s, jitter).
     """
 def version() -> str:
     """

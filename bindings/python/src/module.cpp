@@ -1,6 +1,7 @@
 // optaro._core: the private compiled module under the public `optaro` package. It binds the C++ batch
-// kernels over flat buffers (the GIL released while they run) and, for tests that compare Python with
-// C++ to the last bit, the scalar functions. Broadcasting, argument parsing and docs live in Python.
+// kernels over flat buffers (the GIL released while they run), the enrichment engine on in-memory ports
+// with Python callbacks and, for tests that compare Python with C++ to the last bit, the scalar
+// functions. Broadcasting, argument parsing and docs live in Python.
 #include <string>
 
 #include <pybind11/pybind11.h>
@@ -20,4 +21,5 @@ PYBIND11_MODULE(_core, m) {
   optaro_python::register_chain(m);
   optaro_python::register_surface(m);
   optaro_python::register_ohlc(m);
+  optaro_python::register_engine(m);
 }

@@ -9,5 +9,6 @@ void register_implied_vol(pybind11::module_& m);
 void register_chain(pybind11::module_& m);
 void register_surface(pybind11::module_& m);
 void register_ohlc(pybind11::module_& m);
+void register_engine(pybind11::module_& m);
 
 }  // namespace optaro_python
