@@ -9,7 +9,9 @@
 # Registered by tests/CMakeLists.txt as the `install`-labelled tests.
 #
 # Other inputs: CONFIG, GENERATOR, CXX_COMPILER, CXX_LAUNCHER, SANITIZER_FLAGS (space-separated),
-# EXPECTED_VERSION, INSTALL_CMAKEDIR.
+# EXPECTED_VERSION, INSTALL_CMAKEDIR, BUILT_COMPONENTS (comma-separated: the components the build made).
+
+cmake_policy(VERSION 3.25)  # a -P script starts with no policies set (IN_LIST needs CMP0057)
 
 foreach(var IN ITEMS MODE SOURCE_DIR BUILD_DIR WORK_DIR GENERATOR EXPECTED_VERSION INSTALL_CMAKEDIR)
   if("${${var}}" STREQUAL "")
@@ -92,8 +94,9 @@ endif()
 
 # ---- the consumer: configure, check which optaro it found, build, run --------------------------------
 set(consumer_build "${WORK_DIR}/consumer")
+string(REPLACE "," ";" built_components "${BUILT_COMPONENTS}")
 run(consumer-configure SUCCESS out "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/consumer" -B "${consumer_build}"
-    ${project_args} "-DOPTARO_REQUESTED_VERSION=${EXPECTED_VERSION}")
+    ${project_args} "-DOPTARO_REQUESTED_VERSION=${EXPECTED_VERSION}" "-DOPTARO_CONSUMER_COMPONENTS=${BUILT_COMPONENTS}")
 file(STRINGS "${consumer_build}/CMakeCache.txt" found_dir REGEX "^optaro_DIR:")
 string(REGEX REPLACE "^optaro_DIR:[A-Z]+=" "" found_dir "${found_dir}")
 file(REAL_PATH "${found_dir}" found_dir)
@@ -109,6 +112,15 @@ endif()
 list(GET consumer_exe 0 consumer_exe)
 run(consumer-run SUCCESS out "${consumer_exe}")
 message(STATUS "${out}")
+foreach(component IN LISTS built_components)
+  file(GLOB_RECURSE component_exe "${consumer_build}/optaro_${component}_consumer")
+  if(NOT component_exe)
+    message(FATAL_ERROR "[consumer-build] no optaro_${component}_consumer executable under ${consumer_build}")
+  endif()
+  list(GET component_exe 0 component_exe)
+  run(consumer-${component}-run SUCCESS out "${component_exe}")
+  message(STATUS "${out}")
+endforeach()
 
 if(NOT MODE STREQUAL "install")
   return()
@@ -132,15 +144,29 @@ require_match(probe-unknown-component "${out}" "'nosuch': unknown component")
 require_match(probe-unknown-component "${out}" "optaro_FOUND to FALSE")
 require_no_match(probe-unknown-component "${out}" "${not_clean}")
 
-run(probe-unbuilt-component FAILURE out "${CMAKE_COMMAND}" -S "${probe_source}" -B "${WORK_DIR}/probe-2"
-    ${probe_args} -DPROBE_REQUIRED=redis)
-require_match(probe-unbuilt-component "${out}" "'redis': not built in this installation")
-require_no_match(probe-unbuilt-component "${out}" "${not_clean}")
+# Every known component: required, it is found when built and refused cleanly when not.
+foreach(component IN ITEMS redis mongo)
+  if(component IN_LIST built_components)
+    run(probe-built-${component} SUCCESS out "${CMAKE_COMMAND}" -S "${probe_source}" -B "${WORK_DIR}/probe-${component}"
+        ${probe_args} -DPROBE_REQUIRED=${component})
+    require_match(probe-built-${component} "${out}" "optaro_${component}_FOUND=TRUE")
+  else()
+    run(probe-unbuilt-${component} FAILURE out "${CMAKE_COMMAND}" -S "${probe_source}" -B "${WORK_DIR}/probe-${component}"
+        ${probe_args} -DPROBE_REQUIRED=${component})
+    require_match(probe-unbuilt-${component} "${out}" "'${component}': not built in this installation")
+    require_no_match(probe-unbuilt-${component} "${out}" "${not_clean}")
+  endif()
+endforeach()
 
 run(probe-optional-components SUCCESS out "${CMAKE_COMMAND}" -S "${probe_source}" -B "${WORK_DIR}/probe-3"
     ${probe_args} "-DPROBE_OPTIONAL=redis,mongo,nosuch")
-require_match(probe-optional-components "${out}" "optaro_redis_FOUND=FALSE")
-require_match(probe-optional-components "${out}" "optaro_mongo_FOUND=FALSE")
+foreach(component IN ITEMS redis mongo)
+  if(component IN_LIST built_components)
+    require_match(probe-optional-components "${out}" "optaro_${component}_FOUND=TRUE")
+  else()
+    require_match(probe-optional-components "${out}" "optaro_${component}_FOUND=FALSE")
+  endif()
+endforeach()
 require_match(probe-optional-components "${out}" "optaro_nosuch_FOUND=FALSE")
 
 # The version file: same major.minor is compatible; the next minor (0.x) or major is not.
