@@ -1,7 +1,5 @@
 // The Redis sinks, cache, idempotency store and dead-letter queue (include/optaro/redis/ports.hpp).
 // The two sources live in src/redis/sources.cpp.
-// ports.hpp uses optaro::idempotency_store without including its header.
-#include <optaro/idempotency.hpp>
 #include <optaro/redis/ports.hpp>
 
 #include <unistd.h>

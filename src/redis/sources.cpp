@@ -1,7 +1,5 @@
 // The Redis message sources (include/optaro/redis/ports.hpp): pub/sub (at most once) and a stream
 // consumer group (at least once).
-// ports.hpp uses optaro::idempotency_store without including its header.
-#include <optaro/idempotency.hpp>
 #include <optaro/redis/ports.hpp>
 
 #include <unistd.h>

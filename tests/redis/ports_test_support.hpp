@@ -13,8 +13,6 @@
 #include <string>
 #include <thread>
 
-// ports.hpp uses optaro::idempotency_store without including its header.
-#include <optaro/idempotency.hpp>
 #include <optaro/redis/connection.hpp>
 #include <optaro/redis/ports.hpp>
 
