@@ -52,6 +52,9 @@ constexpr int grid_sigma_points = 8;
 constexpr int max_simplex_steps = 150;
 constexpr double simplex_tolerance = 1e-4;  // in (m / width, ln sigma): Levenberg-Marquardt finishes the job
 constexpr int max_lm_steps = 200;
+// A warm start that has not converged in this many steps started in the wrong basin (the smile moved):
+// the cold fit (grid and Nelder-Mead, ~50 steps in all) is cheaper than the rest of the 200.
+constexpr int max_warm_lm_steps = 30;
 constexpr double lm_step_tolerance = 1e-11;  // relative to each parameter's size
 constexpr double lm_cost_tolerance = 1e-14;  // relative reduction of the cost by one step
 constexpr double lm_gain_tolerance = 1e-12;  // relative gain of the cost a full Gauss-Newton step promises
@@ -527,14 +530,14 @@ lm_step damped_step(const smile_data& d, const vector5& x, const linearisation& 
 }
 
 // Levenberg-Marquardt with Marquardt's diagonal scaling, each trial point projected onto the domain.
-polish_result levenberg_marquardt(const smile_data& d, const vector5& start) {
+polish_result levenberg_marquardt(const smile_data& d, const vector5& start, int max_steps = max_lm_steps) {
   polish_result out{project(d, start), 0, false};
   linearisation here = linearise(d, out.x);
   // Typical magnitudes: a is O(1) in scaled units, slopes O(1 / width), m and sigma O(width).
   const vector5 typical{1.0, 1.0 / d.width, 1.0 / d.width, d.width, d.width};
   vector5 scaling = here.JtJ.diagonal().cwiseMax(std::numeric_limits<double>::min());
   double lambda = 1e-3;
-  for (; out.steps < max_lm_steps; ++out.steps) {
+  for (; out.steps < max_steps; ++out.steps) {
     if (here.cost <= exact_fit_cost) {  // nothing left to reduce
       out.converged = true;
       break;
@@ -646,7 +649,8 @@ svi_fit_result fit_svi(std::span<const double> k, std::span<const double> w, std
   const double m = std::clamp(previous->m, d.m_lo, d.m_hi);
   const double sigma = std::clamp(previous->sigma, d.sigma_lo, d.sigma_hi);
   reduced_workspace workspace(d.k.size());
-  const polish_result warm = levenberg_marquardt(d, from_reduced(solve_reduced(d, workspace, m, sigma), m, sigma));
+  const polish_result warm =
+      levenberg_marquardt(d, from_reduced(solve_reduced(d, workspace, m, sigma), m, sigma), max_warm_lm_steps);
   if (warm.converged) return finish(d, warm, 0);
   return fit_cold(d, warm.steps);
 }

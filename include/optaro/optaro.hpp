@@ -1,6 +1,7 @@
 #pragma once
 // Umbrella header: everything public in the optaro core.
 #include <optaro/batch.hpp>
+#include <optaro/cache_aside.hpp>
 #include <optaro/chain.hpp>
 #include <optaro/clock.hpp>
 #include <optaro/codec.hpp>
