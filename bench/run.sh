@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every optaro benchmark in one go, raw output kept:
 #   1. build the C++ benchmarks (Release, own build directory, ccache when installed);
-#   2. run them with repetitions (Google Benchmark, JSON + console output);
+#   2. run them with repetitions (Google Benchmark, JSON + console output): pricing, chain path, SVI,
+#      OHLC candles, the enrichment engine;
 #   3. make a venv with optaro (pip install of this checkout) and the pinned peers;
 #   4. run bench/compare_peers.py and bench/compare_svi.py;
 #   5. write summary.md (the tables of docs/performance.md) and machine.txt.
@@ -67,9 +68,11 @@ if (( run_cpp )); then
   if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
   nice -n 10 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
     -DOPTARO_BUILD_BENCHMARKS=ON -DOPTARO_BUILD_TESTS=OFF -DOPTARO_BUILD_EXAMPLES=OFF \
-    -DOPTARO_BUILD_PYTHON=OFF "${launcher[@]}" -DCMAKE_CXX_FLAGS="$cxx_flags" > "$out/cmake-configure.log"
-  nice -n 10 cmake --build "$build_dir" -j "$jobs" --target optaro_bench_pricing optaro_bench_chain optaro_bench_svi \
-    > "$out/cmake-build.log"
+    -DOPTARO_BUILD_PYTHON=OFF -DOPTARO_WITH_REDIS=AUTO "${launcher[@]}" -DCMAKE_CXX_FLAGS="$cxx_flags" > "$out/cmake-configure.log"
+  targets=(optaro_bench_pricing optaro_bench_chain optaro_bench_svi optaro_bench_ohlc optaro_bench_engine)
+  # The Redis benchmark exists when the redis component was built (hiredis found).
+  if grep -q '^OPTARO_HIREDIS_FOUND:INTERNAL=1' "$build_dir/CMakeCache.txt"; then targets+=(optaro_bench_redis); fi
+  nice -n 10 cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}" > "$out/cmake-build.log"
   {
     echo "build type: $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt")"
     echo "CMAKE_CXX_FLAGS: '$(sed -n 's/^CMAKE_CXX_FLAGS:STRING=//p' "$build_dir/CMakeCache.txt")'"
@@ -93,6 +96,35 @@ if (( run_cpp )); then
   echo "run.sh: $svi_exe --benchmark_repetitions=$repetitions"
   "$svi_exe" --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
     --benchmark_out="$out/gbench-svi.json" --benchmark_out_format=json | tee "$out/gbench-svi.txt"
+
+  # OHLC candles (issue 5): 1M ticks into 1-, 5- and 15-minute windows, batch and streaming.
+  ohlc_exe="$(find "$build_dir" -name optaro_bench_ohlc -type f -perm -u+x | head -n1)"
+  echo "run.sh: $ohlc_exe --benchmark_repetitions=$repetitions"
+  "$ohlc_exe" --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+    --benchmark_enable_random_interleaving=true \
+    --benchmark_out="$out/gbench-ohlc.json" --benchmark_out_format=json | tee "$out/gbench-ohlc.txt"
+
+  # The enrichment engine (issue 5): chains and ticks per second through enricher::submit on the
+  # in-memory ports, 1 and 2 workers (wall time; the producer and the dispatcher share the cores).
+  engine_exe="$(find "$build_dir" -name optaro_bench_engine -type f -perm -u+x | head -n1)"
+  echo "run.sh: $engine_exe --benchmark_repetitions=$repetitions"
+  "$engine_exe" --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+    --benchmark_enable_random_interleaving=true \
+    --benchmark_out="$out/gbench-engine.json" --benchmark_out_format=json | tee "$out/gbench-engine.txt"
+
+  # The Redis adapter (issue 6), against a redis-server of its own on a free loopback port.
+  redis_exe="$(find "$build_dir" -name optaro_bench_redis -type f -perm -u+x | head -n1)"
+  if [[ -n "$redis_exe" ]] && command -v redis-server >/dev/null; then
+    export OPTARO_TEST_REDIS_DIR="$out/redis-server"
+    bash "$repo/tests/redis/redis-server.sh" fresh
+    trap 'bash "$repo/tests/redis/redis-server.sh" stop' EXIT
+    echo "run.sh: $redis_exe --benchmark_repetitions=$repetitions"
+    OPTARO_BENCH_REDIS_URL="redis://127.0.0.1:$(cat "$OPTARO_TEST_REDIS_DIR/port")/0" "$redis_exe" \
+      --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+      --benchmark_out="$out/gbench-redis.json" --benchmark_out_format=json | tee "$out/gbench-redis.txt"
+    bash "$repo/tests/redis/redis-server.sh" stop
+    trap - EXIT
+  fi
 fi
 
 # ---- Python: optaro against its peers ------------------------------------------------------------------

@@ -145,6 +145,43 @@ def targets(per: dict[str, dict[str, float]], peers: dict[str, dict]) -> list[st
     return lines
 
 
+def engine_table(path: Path) -> list[str]:
+    """The enrichment engine (gbench-engine.json): medians per benchmark, and 2 workers / 1 worker."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    med: dict[str, dict] = {}
+    reps = 0
+    for b in data["benchmarks"]:
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median":
+            med[b["run_name"]] = b
+            reps = max(reps, b.get("repetitions", 0))
+    if not med:
+        return []
+    lines = [f"Wall time, median of {reps} repetitions; CPU = all threads of the process per item; cores used = "
+             "CPU / wall (below 2 with 2 workers on 2 cores: the process did not get both, or waited).", "",
+             "| messages | fit_surfaces | workers | items/s | µs per item (wall) | CPU µs per item | cores used "
+             "| busiest worker's share | 2 workers / 1 |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    def order(name: str) -> tuple:  # chains before ticks, fit on before off, 1 worker before 2
+        return (not name.startswith("BM_engine_chains"), "fit_surfaces:0" in name, name)
+
+    for name, b in sorted(med.items(), key=lambda item: order(item[0])):
+        parts = dict(p.split(":", 1) for p in name.split("/")[1:] if ":" in p)
+        kind = "chains (200 quotes)" if name.startswith("BM_engine_chains") else "underlying ticks"
+        fit = {"1": "on", "0": "off"}.get(parts.get("fit_surfaces", ""), "-")
+        rate = b.get("items_per_second", 0.0)
+        ratio = "-"
+        if parts.get("workers") == "2":
+            one = med.get(name.replace("workers:2", "workers:1"))
+            if one and one.get("items_per_second"):
+                ratio = f"{rate / one['items_per_second']:.2f}"
+        wall_us = 1e6 / rate if rate else 0.0
+        cpu_us = b.get("cpu_us_per_item", 0.0)
+        cores = f"{cpu_us / wall_us:.2f}" if wall_us else "-"
+        lines.append(f"| {kind} | {fit} | {parts.get('workers', '?')} | {rate:,.0f} | {wall_us:.1f} | {cpu_us:.1f} | "
+                     f"{cores} | {b.get('busiest_worker_share', 0.0):.2f} | {ratio} |")
+    return lines
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -162,11 +199,16 @@ def main(argv: list[str]) -> int:
     out += ["### Targets", ""] + targets(per, peers)
     # The chain path and the SVI fits: their Google Benchmark aggregates as printed, and the SVI peer
     # table (already markdown).
-    for name, title in (("gbench-chain.txt", "Chain path (C++)"), ("gbench-svi.txt", "SVI smiles (C++)")):
+    for name, title in (("gbench-chain.txt", "Chain path (C++)"), ("gbench-svi.txt", "SVI smiles (C++)"),
+                        ("gbench-ohlc.txt", "OHLC candles (C++)"), ("gbench-engine.txt", "Enrichment engine (C++)")):
         if (folder / name).exists():
             rows = [line for line in (folder / name).read_text(encoding="utf-8").splitlines()
                     if line.startswith(("Benchmark", "BM_")) and "_stddev" not in line and "_cv" not in line]
             out += ["", f"### {title}", "", "```"] + rows + ["```"]
+    if (folder / "gbench-engine.json").exists():
+        lines = engine_table(folder / "gbench-engine.json")
+        if lines:
+            out += ["", "### Enrichment engine, in memory (C++, bench/bench_engine.cpp)", ""] + lines
     if (folder / "svi-peers.txt").exists():
         out += ["", "### SVI fits against QuantLib (Python, bench/compare_svi.py)", ""]
         out += [line for line in (folder / "svi-peers.txt").read_text(encoding="utf-8").splitlines() if line]
