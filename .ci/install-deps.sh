@@ -10,7 +10,7 @@ packages=(
   cmake ninja-build g++ ccache binutils
   libeigen3-dev libboost-math-dev nlohmann-json3-dev libsimdjson-dev
   pybind11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  pkg-config libhiredis-dev redis-server redis-tools
+  pkg-config libhiredis-dev redis-server redis-tools libmongoc-dev
 )
 
 # Python: the tests need an interpreter that can create a venv and build an extension (Python.h).

@@ -857,7 +857,10 @@ std::size_t enricher::replay_dead_letters(std::size_t max) {
 bool enricher::wait_quiescent(std::chrono::milliseconds timeout) {
   const auto deadline = steady::now() + timeout;
   for (;;) {
-    if (impl_->queued.load() == 0 && impl_->in_flight.load() == 0 && !impl_->retries.any_due(impl_->ports.time->now()))
+    // In this order: a due retry leaves the timer only after it is counted in queued (under the timer's
+    // lock), and a worker counts a message in in_flight before it takes it from queued, so a message is
+    // always seen in one of the three places.
+    if (!impl_->retries.any_due(impl_->ports.time->now()) && impl_->queued.load() == 0 && impl_->in_flight.load() == 0)
       return true;
     if (steady::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::microseconds{200});

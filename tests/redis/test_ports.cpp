@@ -50,7 +50,8 @@ TEST(RedisPorts, PubSubRoundTripKeepsKindChannelAndBytes) {
   pubsub_source source{server_options(), names};
   pubsub_sink sink{pool};
 
-  const std::string binary{"{\"a\":\"\xff\xfe\"}\0tail\r\n", 19};
+  static constexpr char raw[] = "{\"a\":\"\xff\xfe\"}\0tail\r\n";
+  const std::string binary{raw, sizeof raw - 1};  // the NUL inside included, the terminator not
   sink.publish(names.option_chain, binary);
   sink.publish(names.underlying, R"({"product":"NIFTY","tick_id":1})");
   sink.publish(names.option_quote, "quote");
