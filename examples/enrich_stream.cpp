@@ -55,22 +55,10 @@ optaro::delivery message(optaro::message_kind kind, std::string payload) {
 
 int main() {
   optaro::system_clock clock;
-  optaro::in_memory_sink sink;
-  optaro::in_memory_document_store store;
-  optaro::in_memory_cache cache{clock};
-  optaro::in_memory_idempotency_store claims{clock};
-  optaro::in_memory_dead_letter_queue dead_letters;
-
-  optaro::enricher_ports ports;
-  ports.sink = &sink;
-  ports.store = &store;
-  ports.cache = &cache;
-  ports.idempotency = &claims;
-  ports.dead_letters = &dead_letters;
-  ports.time = &clock;
+  optaro::in_memory_ports memory{clock};  // a sink, a store, a cache, claims and dead letters
   optaro::enricher_config config;
   config.workers = 2;
-  optaro::enricher engine{ports, config};
+  optaro::enricher engine{memory.ports(), config};
   engine.start();
 
   // 2025-01-15 09:15 IST: 10 minutes of ticks, one a second, and a chain a minute.
@@ -101,16 +89,16 @@ int main() {
   std::printf("messages: %d sent, %llu enriched, %llu dead-lettered, %llu duplicates\n", sent,
               static_cast<unsigned long long>(stats.enriched), static_cast<unsigned long long>(stats.dead_lettered),
               static_cast<unsigned long long>(stats.duplicates));
-  std::printf("latest 5m candle:   %s\n", cache.get("ohlc:NIFTY:5m").value_or("(none)").c_str());
-  std::printf("latest PCR:         %s\n", cache.get("latest:pcr:NIFTY:2025-01-30").value_or("(none)").c_str());
-  for (const optaro::dead_letter& d : dead_letters.list(0, 10)) {
+  std::printf("latest 5m candle:   %s\n", memory.cache.get("ohlc:NIFTY:5m").value_or("(none)").c_str());
+  std::printf("latest PCR:         %s\n", memory.cache.get("latest:pcr:NIFTY:2025-01-30").value_or("(none)").c_str());
+  for (const optaro::dead_letter& d : memory.dead_letters.list(0, 10)) {
     std::printf("dead letter:        %s (%s): %s\n", std::string{optaro::to_string(d.reason)}.c_str(),
                 std::string{optaro::to_string(d.kind)}.c_str(), d.error.c_str());
   }
   const bool ok = stats.enriched + stats.dead_lettered == static_cast<std::uint64_t>(sent) &&
                   stats.dead_lettered == 1 && stats.duplicates == 0 &&
-                  store.size(optaro::message_kind::underlying) == 1200 &&
-                  store.size(optaro::message_kind::option_chain) == 10;
+                  memory.store.size(optaro::message_kind::underlying) == 1200 &&
+                  memory.store.size(optaro::message_kind::option_chain) == 10;
   std::printf("%s\n", ok ? "every message accounted for, once" : "MISMATCH: a message was lost or duplicated");
   return ok ? 0 : 1;
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <optaro/clock.hpp>
+#include <optaro/engine.hpp>
 #include <optaro/market.hpp>
 #include <optaro/ports.hpp>
 
@@ -271,6 +272,35 @@ class in_memory_dead_letter_queue final : public dead_letter_queue {
  private:
   mutable std::mutex mutex_;
   std::deque<dead_letter> letters_;
+};
+
+/// Every port in memory, for an engine that runs embedded (tests, examples, a service of its own):
+///   optaro::in_memory_ports memory{clock};
+///   optaro::enricher engine{memory.ports(), config};
+struct in_memory_ports {
+  explicit in_memory_ports(const clock& time_source, in_memory_sink::options sink_options = {})
+      : time(time_source), sink(sink_options), cache(time_source), claims(time_source) {}
+
+  /// These ports for an enricher; with_source: it also reads `source` (else only submit()).
+  [[nodiscard]] enricher_ports ports(bool with_source = false) {
+    enricher_ports p;
+    p.source = with_source ? &source : nullptr;
+    p.sink = &sink;
+    p.store = &store;
+    p.cache = &cache;
+    p.idempotency = &claims;
+    p.dead_letters = &dead_letters;
+    p.time = &time;
+    return p;
+  }
+
+  const clock& time;
+  in_memory_source source;
+  in_memory_sink sink;
+  in_memory_document_store store;
+  in_memory_cache cache;
+  in_memory_idempotency_store claims;
+  in_memory_dead_letter_queue dead_letters;
 };
 
 }  // namespace optaro

@@ -91,15 +91,9 @@ optaro::delivery message(message_kind kind, std::string payload) {
 
 /// Every port in memory, a manual clock, and an engine over them.
 struct rig {
-  explicit rig(optaro::enricher_config config = defaults(), bool with_source = false) : clock{optaro::clock::time_point{std::chrono::nanoseconds{t0}}} {
-    optaro::enricher_ports p;
-    p.source = with_source ? &source : nullptr;
-    p.sink = &sink;
-    p.store = &store;
-    p.cache = &cache;
-    p.idempotency = &claims;
-    p.dead_letters = &dead_letters;
-    p.time = &clock;
+  explicit rig(optaro::enricher_config config = defaults(), bool with_source = false)
+      : clock{optaro::clock::time_point{std::chrono::nanoseconds{t0}}}, memory{clock} {
+    optaro::enricher_ports p = memory.ports(with_source);
     p.events = &events;
     p.log_minimum = optaro::log_level::debug;
     engine = std::make_unique<optaro::enricher>(p, std::move(config));
@@ -111,20 +105,27 @@ struct rig {
     c.idle_wait = 1ms;
     return c;
   }
+  /// The same ports with another sink (a second engine sharing the store, claims and dead letters).
+  optaro::enricher_ports ports_with(optaro::message_sink& other) {
+    optaro::enricher_ports p = memory.ports();
+    p.sink = &other;
+    return p;
+  }
   void quiesce() { ASSERT_TRUE(engine->wait_quiescent(10s)); }
-  /// Moves the clock to just before and then to a retry's time, checking that nothing runs early.
+  /// Moves the clock, then waits for whatever became due.
   void advance(std::chrono::nanoseconds step) {
     clock.advance(step);
     quiesce();
   }
 
   optaro::manual_clock clock;
-  optaro::in_memory_source source;
-  optaro::in_memory_sink sink;
-  optaro::in_memory_document_store store;
-  optaro::in_memory_cache cache{clock};
-  optaro::in_memory_idempotency_store claims{clock};
-  optaro::in_memory_dead_letter_queue dead_letters;
+  optaro::in_memory_ports memory;
+  optaro::in_memory_source& source = memory.source;
+  optaro::in_memory_sink& sink = memory.sink;
+  optaro::in_memory_document_store& store = memory.store;
+  optaro::in_memory_cache& cache = memory.cache;
+  optaro::in_memory_idempotency_store& claims = memory.claims;
+  optaro::in_memory_dead_letter_queue& dead_letters = memory.dead_letters;
   optaro::memory_event_sink events;
   std::unique_ptr<optaro::enricher> engine;
 };
@@ -340,15 +341,8 @@ TEST(Engine, TwoEnginesRacingForOneMessageProcessItOnce) {
   // Two processes subscribed to the same channel (pub/sub fans out) share claims and the store.
   for (int round = 0; round < 50; ++round) {
     rig a;
-    optaro::enricher_ports p;
     optaro::in_memory_sink other_sink;
-    p.sink = &other_sink;
-    p.store = &a.store;
-    p.cache = &a.cache;
-    p.idempotency = &a.claims;
-    p.dead_letters = &a.dead_letters;
-    p.time = &a.clock;
-    optaro::enricher b{p, rig::defaults()};
+    optaro::enricher b{a.ports_with(other_sink), rig::defaults()};
     a.engine->start();
     b.start();
     const std::string payload = tick_json("NIFTY", round, 100, 1, t0);
@@ -447,17 +441,10 @@ class gate_sink final : public optaro::message_sink {
 TEST(Engine, BackpressureBlocksTheProducerAndShutdownLosesNothing) {
   rig r;
   gate_sink gate;
-  optaro::enricher_ports p;
-  p.sink = &gate;
-  p.store = &r.store;
-  p.cache = &r.cache;
-  p.idempotency = &r.claims;
-  p.dead_letters = &r.dead_letters;
-  p.time = &r.clock;
   optaro::enricher_config config = rig::defaults();
   config.workers = 1;
   config.queue_capacity = 2;
-  optaro::enricher engine{p, config};
+  optaro::enricher engine{r.ports_with(gate), config};
   engine.start();
   std::atomic<int> submitted{0};
   std::thread producer([&] {
@@ -493,14 +480,7 @@ TEST(Engine, ShutdownKeepsMessagesWaitingForARetryAsDeadLetters) {
   }
   // A new engine over the same ports replays them: each processed once.
   r.store.set_available(true);
-  optaro::enricher_ports p;
-  p.sink = &r.sink;
-  p.store = &r.store;
-  p.cache = &r.cache;
-  p.idempotency = &r.claims;
-  p.dead_letters = &r.dead_letters;
-  p.time = &r.clock;
-  optaro::enricher next{p, rig::defaults()};
+  optaro::enricher next{r.memory.ports(), rig::defaults()};
   next.start();
   EXPECT_EQ(next.replay_dead_letters(), 5u);
   ASSERT_TRUE(next.wait_quiescent(10s));
@@ -547,13 +527,7 @@ TEST(Engine, MetricsAndHealth) {
 
 TEST(Engine, RejectsAnInvalidConfigurationNamingTheField) {
   rig r;
-  optaro::enricher_ports p;
-  p.sink = &r.sink;
-  p.store = &r.store;
-  p.cache = &r.cache;
-  p.idempotency = &r.claims;
-  p.dead_letters = &r.dead_letters;
-  p.time = &r.clock;
+  const optaro::enricher_ports p = r.memory.ports();
   auto message_of = [&](optaro::enricher_config c, optaro::enricher_ports ports) -> std::string {
     try {
       optaro::enricher e{ports, std::move(c)};
