@@ -68,10 +68,11 @@ if (( run_cpp )); then
   if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
   nice -n 10 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
     -DOPTARO_BUILD_BENCHMARKS=ON -DOPTARO_BUILD_TESTS=OFF -DOPTARO_BUILD_EXAMPLES=OFF \
-    -DOPTARO_BUILD_PYTHON=OFF -DOPTARO_WITH_REDIS=AUTO "${launcher[@]}" -DCMAKE_CXX_FLAGS="$cxx_flags" > "$out/cmake-configure.log"
+    -DOPTARO_BUILD_PYTHON=OFF -DOPTARO_WITH_REDIS=AUTO -DOPTARO_WITH_MONGO=AUTO "${launcher[@]}" -DCMAKE_CXX_FLAGS="$cxx_flags" > "$out/cmake-configure.log"
   targets=(optaro_bench_pricing optaro_bench_chain optaro_bench_svi optaro_bench_ohlc optaro_bench_engine)
   # The Redis benchmark exists when the redis component was built (hiredis found).
   if grep -q '^OPTARO_HIREDIS_FOUND:INTERNAL=1' "$build_dir/CMakeCache.txt"; then targets+=(optaro_bench_redis); fi
+  if grep -q '^mongoc-1.0_DIR:PATH=/' "$build_dir/CMakeCache.txt"; then targets+=(optaro_bench_mongo); fi
   nice -n 10 cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}" > "$out/cmake-build.log"
   {
     echo "build type: $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt")"
@@ -123,6 +124,21 @@ if (( run_cpp )); then
       --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
       --benchmark_out="$out/gbench-redis.json" --benchmark_out_format=json | tee "$out/gbench-redis.txt"
     bash "$repo/tests/redis/redis-server.sh" stop
+    trap - EXIT
+  fi
+
+  # The MongoDB adapter (issue 7), against FerretDB (tests/mongo/ferretdb.sh builds it with Go).
+  mongo_exe="$(find "$build_dir" -name optaro_bench_mongo -type f -perm -u+x | head -n1)"
+  if [[ -n "$mongo_exe" ]]; then
+    export OPTARO_TEST_MONGO_DIR="$out/ferretdb"
+    bash "$repo/tests/mongo/ferretdb.sh" fresh
+    trap 'bash "$repo/tests/mongo/ferretdb.sh" stop' EXIT
+    echo "run.sh: $mongo_exe --benchmark_repetitions=3 (OPTARO_BENCH_MONGO_CHAINS=100)"
+    # Fewer repetitions and stored chains: FerretDB's reads scan, and each repetition refills the store.
+    OPTARO_BENCH_MONGO_CHAINS=100 OPTARO_BENCH_MONGO_URI="mongodb://127.0.0.1:$(cat "$OPTARO_TEST_MONGO_DIR/port")/" \
+      "$mongo_exe" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+      --benchmark_out="$out/gbench-mongo.json" --benchmark_out_format=json | tee "$out/gbench-mongo.txt"
+    bash "$repo/tests/mongo/ferretdb.sh" stop
     trap - EXIT
   fi
 fi
