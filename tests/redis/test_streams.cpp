@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -372,6 +373,59 @@ TEST(RedisStreams, TheEngineConsumesEveryMessageOnceFromStreams) {
   EXPECT_TRUE(redis_cache.get(prefix + "latest:underlying:P0").has_value());
   EXPECT_EQ(run(pool, {"GET", prefix + "processed:underlying:P3:3"}).text, "done");
   EXPECT_TRUE(engine.health().ok) << engine.health().to_json();
+}
+
+TEST(RedisStreams, DeadLettersInRedisAreReplayedThroughTheEngineExactlyOnce) {
+  // The store is down longer than the retry policy lasts: every message ends in the Redis dead-letter
+  // list (acknowledged, so the stream holds nothing pending); once the store is back, a replay
+  // processes each exactly once, and a second replay finds nothing to do.
+  OPTARO_REQUIRE_REDIS();
+  constexpr int messages = 20;
+  const std::string prefix = unique_prefix();
+  const inbound_names names = prefixed_names(prefix);
+  connection_pool pool{server_options()};
+  dead_letter_queue letters{pool, prefix + "dlq:enrichment"};
+  stream_source source{server_options(), settings(prefix, "engine"), letters};
+  stream_sink producer{pool};
+  cache redis_cache{pool};
+  idempotency_store claims{pool};
+  in_memory_document_store store;
+  in_memory_sink sink;
+  system_clock time;
+  store.set_available(false);
+
+  enricher_config config;
+  config.names.key_prefix = prefix;
+  config.retry.max_retries = 2;
+  config.retry.base_delay = 10ms;
+  config.retry.max_delay = 20ms;
+  enricher engine{enricher_ports{&source, &sink, &store, &redis_cache, &claims, &letters, &time}, config};
+  engine.start();
+  std::vector<std::string> payloads;
+  for (int i = 0; i < messages; ++i) {
+    payloads.push_back(R"({"product":"NIFTY","tick_id":)" + std::to_string(i) + R"(,"price":100.5,"volume":1,)" +
+                       R"("timestamp":"2025-01-15T10:30:0)" + std::to_string(i % 10) + R"(Z"})");
+    producer.publish(names.underlying, payloads.back());
+  }
+  ASSERT_TRUE(eventually([&] { return letters.size() == static_cast<std::size_t>(messages); }, 20s)) << letters.size();
+  EXPECT_TRUE(eventually([&] { return pending(pool, names.underlying, "enrichers") == 0; }, 5s));
+  for (const dead_letter& d : letters.list(0, messages)) {
+    EXPECT_EQ(d.reason, dead_letter_reason::retries_exhausted);
+    EXPECT_EQ(d.attempts, 3);
+    EXPECT_EQ(d.channel, names.underlying);
+    EXPECT_NE(std::find(payloads.begin(), payloads.end(), d.payload), payloads.end());  // byte for byte
+  }
+  EXPECT_EQ(store.size(message_kind::underlying), 0U);
+
+  store.set_available(true);
+  EXPECT_EQ(engine.replay_dead_letters(), static_cast<std::size_t>(messages));
+  EXPECT_TRUE(eventually([&] { return store.size(message_kind::underlying) == static_cast<std::size_t>(messages); }, 10s));
+  EXPECT_TRUE(engine.wait_quiescent(10s));
+  EXPECT_EQ(engine.replay_dead_letters(), 0U);
+  engine.stop();
+  EXPECT_EQ(store.size(message_kind::underlying), static_cast<std::size_t>(messages));
+  EXPECT_EQ(sink.count("enriched:underlying"), static_cast<std::size_t>(messages));
+  EXPECT_EQ(letters.size(), 0U);
 }
 
 }  // namespace
