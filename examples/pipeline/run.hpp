@@ -1,0 +1,31 @@
+#pragma once
+// `optaro-pipeline run`: the feed generator, the enricher workers and the sinks in one process.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace optaro::pipeline {
+
+struct run_options {
+  double duration_seconds = 15;
+  double rate = 1;   ///< multiplies the feed's rates; 0 = unpaced, as fast as possible
+  double speed = 1;  ///< event time per wall-clock time when paced
+  std::uint64_t seed = 1;
+  std::size_t workers = 2;
+  std::vector<std::string> products{"NIFTY", "BANKNIFTY"};
+  bool quiet = false;
+  bool json_logs = false;
+  /// With json_logs: "debug" (every message received), "info" (default), "warning" or "error".
+  std::string log_level = "info";
+  std::string redis_url;  ///< empty: embedded bus, cache, claims and dead letters
+  bool streams = false;   ///< --mode streams (else pubsub)
+  std::string mongo_uri;  ///< empty: embedded store
+  std::string mongo_database = "optaro";
+};
+
+/// Runs the pipeline and prints its summary; the process's exit code: 0 when nothing was lost or
+/// duplicated, 1 otherwise or on a failure (a server that cannot be reached).
+[[nodiscard]] int run_pipeline(const run_options& options);
+
+}  // namespace optaro::pipeline
