@@ -33,7 +33,9 @@
 #include <nlohmann/json.hpp>
 #include <optaro/optaro.hpp>
 
+#include "common.hpp"
 #include "feed.hpp"
+#include "http_server.hpp"
 #include "instruments.hpp"
 
 #ifdef OPTARO_PIPELINE_WITH_REDIS
@@ -63,30 +65,7 @@ void install_signal_handlers() {
 
 [[nodiscard]] bool interrupted() noexcept { return interrupts.load(std::memory_order_relaxed) > 0; }
 
-feed_config make_feed_config(const run_options& o) {
-  feed_config config;
-  const std::vector<product_spec> known = config.products;
-  config.products.clear();
-  for (const std::string& name : o.products) {
-    const auto it = std::find_if(known.begin(), known.end(), [&](const product_spec& p) { return p.name == name; });
-    if (it != known.end()) {
-      config.products.push_back(*it);
-    } else {
-      product_spec spec;
-      spec.name = name;
-      spec.spot = 10000;
-      spec.strike_step = 50;
-      config.products.push_back(spec);
-    }
-  }
-  config.seed = o.seed;
-  if (o.rate > 0) {
-    config.ticks_per_second = 1000 * o.rate;
-    config.chains_per_second = 10 * o.rate;
-  }
-  config.validate();
-  return config;
-}
+feed_config make_feed_config(const run_options& o) { return pipeline::make_feed_config(o.products, o.seed, o.rate); }
 
 std::string grouped(std::uint64_t n) {
   std::string digits = std::to_string(n);
@@ -401,6 +380,18 @@ int run_pipeline(const run_options& o) {
 
   enricher engine{ports, config};
   engine.start();
+  std::unique_ptr<http_server> http;  // destroyed before the engine
+  if (o.http_port >= 0) {
+    try {
+      http = std::make_unique<http_server>(o.http_host, static_cast<std::uint16_t>(o.http_port), engine_endpoints(engine));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "optaro-pipeline run: --http-port: %s\n", e.what());
+      return 1;
+    }
+    std::fprintf(stderr, "optaro-pipeline run: metrics and health on http://%s:%u/metrics, /health\n",
+                 o.http_host.c_str(), static_cast<unsigned>(http->port()));
+  }
+  poisoner poison{o.poison_every};
   run_log.info("pipeline_started", {{"mode", mode},
                                     {"workers", o.workers},
                                     {"seed", o.seed},
@@ -436,6 +427,7 @@ int run_pipeline(const run_options& o) {
       // Every generated message is sent (produced() counts it): the loop checks the end after a send.
       while (true) {
         feed_message m = generator.next();
+        const bool poisoned = poison.apply(m);
         if (paced) {
           const steady::time_point due = times.due(m.event_time);
           while (!interrupted()) {
@@ -458,7 +450,7 @@ int run_pipeline(const run_options& o) {
             std::this_thread::sleep_for(100ms);
           }
         }
-        sent[k].fetch_add(1, std::memory_order_relaxed);
+        if (!poisoned) sent[k].fetch_add(1, std::memory_order_relaxed);
         if (interrupted() || steady::now() >= feed_end) break;
       }
     } catch (const std::exception& e) {
@@ -522,6 +514,7 @@ int run_pipeline(const run_options& o) {
   // ---- drain: everything sent must reach the engine (or be given up on), then finish it ----
   std::uint64_t total_sent = 0;
   for (const auto& s : sent) total_sent += s.load(std::memory_order_relaxed);
+  total_sent += poison.injected();
   std::uint64_t last_received = 0;
   steady::time_point last_progress = steady::now();
   std::string drain_note;
@@ -555,7 +548,7 @@ int run_pipeline(const run_options& o) {
   std::string store_note;
   for (const message_kind k : all_kinds) {
     const std::size_t i = index_of(k);
-    produced[i] = generator.produced(k);
+    produced[i] = generator.produced(k) - poison.replaced(k);  // poison is an expected dead letter
     published[i] = meter.published(k);
     std::uint64_t in_store = memory.store.size(k);
 #ifdef OPTARO_PIPELINE_WITH_MONGO
@@ -599,7 +592,9 @@ int run_pipeline(const run_options& o) {
     repeated += counted.repeated(k);
   }
 
-  run_log.log(lost == 0 && duplicated == 0 ? log_level::info : log_level::error, "pipeline_summary",
+  const bool poison_ok = stats.dead_lettered == poison.injected();
+  const bool ok = lost == 0 && duplicated == 0 && poison_ok;
+  run_log.log(ok ? log_level::info : log_level::error, "pipeline_summary",
               {{"produced", sum(produced)},
                {"enriched", stats.enriched},
                {"stored", sum(stored)},
@@ -611,6 +606,7 @@ int run_pipeline(const run_options& o) {
                {"dead_lettered", stats.dead_lettered},
                {"lost", lost},
                {"duplicated", duplicated},
+               {"poison_injected", poison.injected()},
                {"interrupted", interrupted()}});
   std::printf("\nsummary (%s)%s\n", mode.c_str(), interrupted() ? " -- interrupted" : "");
   std::printf("  time        feed %s s, drained after %s s; %zu workers; seed %llu; %s\n", fixed(feed_s, 2).c_str(),
@@ -638,9 +634,13 @@ int run_pipeline(const run_options& o) {
   if (!drain_note.empty()) std::printf("  note        %s\n", drain_note.c_str());
   if (!store_note.empty()) std::printf("  note        %s\n", store_note.c_str());
   if (!feed_error.empty()) std::printf("  error       the feed stopped: %s\n", feed_error.c_str());
+  if (poison.enabled() || !poison_ok) {
+    std::printf("  poison: %s injected, %s dead-lettered\n", grouped(poison.injected()).c_str(),
+                grouped(stats.dead_lettered).c_str());
+  }
   std::printf("  lost: %s, duplicated: %s\n", grouped(lost).c_str(), grouped(duplicated).c_str());
   std::fflush(stdout);
-  return lost == 0 && duplicated == 0 && feed_error.empty() ? 0 : 1;
+  return ok && feed_error.empty() ? 0 : 1;
 }
 
 }  // namespace optaro::pipeline

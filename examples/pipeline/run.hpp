@@ -22,10 +22,14 @@ struct run_options {
   bool streams = false;   ///< --mode streams (else pubsub)
   std::string mongo_uri;  ///< empty: embedded store
   std::string mongo_database = "optaro";
+  /// Every Nth message the feed emits is replaced by an invalid one (0: none); each must be dead-lettered.
+  std::uint64_t poison_every = 0;
+  int http_port = -1;  ///< >= 0: serve /metrics and /health on it (0: any free port)
+  std::string http_host = "127.0.0.1";
 };
 
 /// Runs the pipeline and prints its summary; the process's exit code: 0 when nothing was lost or
-/// duplicated, 1 otherwise or on a failure (a server that cannot be reached).
+/// duplicated (and, with poison, every poison message was dead-lettered), 1 otherwise or on a failure (a server that cannot be reached).
 [[nodiscard]] int run_pipeline(const run_options& options);
 
 }  // namespace optaro::pipeline

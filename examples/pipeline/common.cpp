@@ -1,0 +1,106 @@
+#include "common.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <string_view>
+
+namespace optaro::pipeline {
+
+feed_config make_feed_config(const std::vector<std::string>& products, std::uint64_t seed, double rate) {
+  feed_config config;
+  const std::vector<product_spec> known = config.products;
+  config.products.clear();
+  for (const std::string& name : products) {
+    const auto it = std::find_if(known.begin(), known.end(), [&](const product_spec& p) { return p.name == name; });
+    if (it != known.end()) {
+      config.products.push_back(*it);
+    } else {
+      product_spec spec;
+      spec.name = name;
+      spec.spot = 10000;
+      spec.strike_step = 50;
+      config.products.push_back(spec);
+    }
+  }
+  config.seed = seed;
+  if (rate > 0) {
+    config.ticks_per_second = 1000 * rate;
+    config.chains_per_second = 10 * rate;
+  }
+  config.validate();
+  return config;
+}
+
+namespace {
+
+// The payload with the value of the first `"key":` number replaced by `value`; empty if no such field.
+std::string replace_number(const std::string& json, std::string_view key, std::string_view value) {
+  const std::string needle = "\"" + std::string{key} + "\":";
+  const std::size_t at = json.find(needle);
+  if (at == std::string::npos) return {};
+  const std::size_t begin = at + needle.size();
+  std::size_t end = begin;
+  while (end < json.size() && json[end] != ',' && json[end] != '}' && json[end] != ']') ++end;
+  return json.substr(0, begin) + std::string{value} + json.substr(end);
+}
+
+// The payload without its first `"key":value` field (a number or a plain value); empty if absent.
+std::string remove_field(const std::string& json, std::string_view key) {
+  const std::string needle = "\"" + std::string{key} + "\":";
+  const std::size_t at = json.find(needle);
+  if (at == std::string::npos) return {};
+  std::size_t end = at + needle.size();
+  while (end < json.size() && json[end] != ',' && json[end] != '}') ++end;
+  if (end < json.size() && json[end] == ',') return json.substr(0, at) + json.substr(end + 1);
+  // The last field: drop the comma before it.
+  std::size_t begin = at;
+  if (begin > 0 && json[begin - 1] == ',') --begin;
+  return json.substr(0, begin) + json.substr(end);
+}
+
+}  // namespace
+
+bool poisoner::apply(feed_message& m) {
+  if (m.kind == message_kind::underlying) last_tick_ = m.payload;
+  if (m.kind == message_kind::option_chain) last_chain_ = m.payload;
+  if (every_ == 0 || ++seen_ % every_ != 0) return false;
+  const std::uint64_t n = injected_.load(std::memory_order_relaxed);
+  const message_kind original = m.kind;
+  std::string poison;
+  message_kind kind = m.kind;
+  if (n % 3 == 1 && !last_chain_.empty()) {
+    poison = replace_number(last_chain_, "open_interest", "-5");
+    kind = message_kind::option_chain;
+  } else if (n % 3 == 2 && !last_tick_.empty()) {
+    poison = remove_field(last_tick_, "price");
+    kind = message_kind::underlying;
+  }
+  if (poison.empty()) {
+    poison = "poison #" + std::to_string(n + 1) + ": this is not JSON {";
+    kind = m.kind;
+  }
+  m.kind = kind;
+  m.payload = std::move(poison);
+  replaced_[index_of(original)].fetch_add(1, std::memory_order_relaxed);
+  injected_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+namespace {
+std::atomic<int> stop_flag{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free counter");
+extern "C" void on_stop_signal(int /*signal*/) { stop_flag.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace
+
+void install_stop_signals() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int stop_requests() noexcept { return stop_flag.load(std::memory_order_relaxed); }
+
+}  // namespace optaro::pipeline

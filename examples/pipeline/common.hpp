@@ -1,0 +1,48 @@
+#pragma once
+// What the pipeline's subcommands share: the feed's configuration from the command line, poison
+// messages for the fault tests, and the Ctrl-C / SIGTERM flag of the commands that run until stopped.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "feed.hpp"
+#include "instruments.hpp"
+
+namespace optaro::pipeline {
+
+/// The feed's configuration for products by name (an unknown name gets spot 10000, strike step 50), a
+/// seed and a rate multiplier (1000*rate ticks/s, 10*rate chains/s; 0 keeps the defaults).
+/// std::invalid_argument when invalid.
+[[nodiscard]] feed_config make_feed_config(const std::vector<std::string>& products, std::uint64_t seed, double rate);
+
+/// Replaces every Nth message the feed emits by an invalid one, rotating among three faults: not JSON
+/// (on the replaced message's channel), a chain with a negative open interest (the last chain seen,
+/// altered), and a tick without its "price" field (the last tick seen, altered). A fault whose model
+/// has not been seen yet falls back to not JSON. Each injected message is an expected dead letter.
+class poisoner {
+ public:
+  explicit poisoner(std::uint64_t every) noexcept : every_(every) {}
+  /// Looks at the next message to send; true when it was replaced (its kind and payload changed).
+  bool apply(feed_message& m);
+  [[nodiscard]] std::uint64_t injected() const noexcept { return injected_.load(std::memory_order_relaxed); }
+  /// Generated messages of a kind that were replaced (to take off the feed's produced counts).
+  [[nodiscard]] std::uint64_t replaced(message_kind kind) const noexcept {
+    return replaced_[index_of(kind)].load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] bool enabled() const noexcept { return every_ > 0; }
+
+ private:
+  std::uint64_t every_;
+  std::uint64_t seen_ = 0;
+  std::atomic<std::uint64_t> injected_{0};
+  std::array<std::atomic<std::uint64_t>, kind_count> replaced_{};
+  std::string last_tick_, last_chain_;
+};
+
+/// SIGINT and SIGTERM set a flag (counted: a second one can cut a drain short).
+void install_stop_signals();
+[[nodiscard]] int stop_requests() noexcept;
+
+}  // namespace optaro::pipeline
