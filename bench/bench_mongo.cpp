@@ -85,15 +85,9 @@ class bench_database {
 
 }  // namespace
 
-// The adapter's private administration helper (src/mongo/admin.hpp), declared here so that the benchmark
-// needs no include path into src/.
-namespace optaro::mongo::detail {
-void drop_database(const std::string& uri, const std::string& database, std::chrono::milliseconds timeout);
-}  // namespace optaro::mongo::detail
-
 namespace {
 
-void bench_database::drop() { mongo::detail::drop_database(options_.uri, options_.database, 5000ms); }
+void bench_database::drop() { mongo::drop_database(options_); }
 
 struct document_text {
   optaro::message_kind kind;

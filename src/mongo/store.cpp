@@ -21,7 +21,6 @@
 #include <utility>
 #include <vector>
 
-#include "admin.hpp"
 #include "document.hpp"
 
 namespace optaro::mongo {
@@ -549,11 +548,12 @@ std::vector<index_info> document_store::indexes(message_kind kind) const {
   return out;
 }
 
-}  // namespace optaro::mongo
-
-namespace optaro::mongo::detail {
-
-void drop_database(const std::string& uri, const std::string& database, std::chrono::milliseconds timeout) {
+void drop_database(const store_options& options) {
+  using detail::scrub;
+  using detail::uri_password;
+  const std::string& uri = options.uri;
+  const std::string& database = options.database;
+  const std::chrono::milliseconds timeout = options.timeout;
   ensure_mongoc_initialised();
   const std::string where = redact_uri(uri);
   const std::string password{uri_password(uri)};
@@ -578,4 +578,4 @@ void drop_database(const std::string& uri, const std::string& database, std::chr
   }
 }
 
-}  // namespace optaro::mongo::detail
+}  // namespace optaro::mongo

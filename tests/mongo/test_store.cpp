@@ -28,7 +28,6 @@
 #include <optaro/memory_ports.hpp>
 #include <optaro/mongo/store.hpp>
 
-#include "mongo/admin.hpp"
 
 namespace {
 
@@ -82,7 +81,7 @@ struct database_guard {
   database_guard& operator=(const database_guard&) = delete;
   ~database_guard() {
     try {
-      mongo::detail::drop_database(options.uri, options.database);
+      mongo::drop_database(options);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "dropping " << options.database << ": " << e.what();
     }

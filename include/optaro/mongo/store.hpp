@@ -56,6 +56,11 @@ struct store_options {
 /// The URI with its password replaced by "***".
 [[nodiscard]] std::string redact_uri(std::string_view uri);
 
+/// Drops `options.database` (tests, benchmarks, tools; not part of the store port), through a client of
+/// its own. retryable_error when the server cannot be reached, store_error otherwise; the URI's
+/// password never appears in either.
+void drop_database(const store_options& options);
+
 /// One index as listIndexes reports it.
 struct index_info {
   std::string name;
