@@ -30,7 +30,7 @@ constexpr timestamp_ns never = std::numeric_limits<timestamp_ns>::min();
 /// Where a message is in its processing; a retry resumes at the stage that failed.
 enum class stage : std::uint8_t { decode, claim, analyse, store, cache, publish, complete, acknowledge, done };
 
-enum class outcome : std::uint8_t { enriched, duplicate, dead_lettered };
+enum class outcome : std::uint8_t { enriched, duplicate, deferred, dead_lettered };
 
 constexpr std::size_t kind_count = 3;
 constexpr std::size_t reason_count = 4;
@@ -223,6 +223,8 @@ struct engine_metrics {
       duplicates[k] = &r.add_counter("optaro_messages_duplicate_total",
                                      "Messages skipped as already done or in flight elsewhere", labels);
       retried[k] = &r.add_counter("optaro_messages_retried_total", "Retries scheduled", labels);
+      deferred[k] = &r.add_counter("optaro_messages_deferred_total",
+                                   "Messages left unacknowledged because another holder's claim was live", labels);
       for (const dead_letter_reason reason : all_reasons) {
         dead_lettered[k][index_of(reason)] = &r.add_counter(
             "optaro_messages_dead_lettered_total", "Messages sent to the dead-letter queue",
@@ -242,7 +244,7 @@ struct engine_metrics {
     in_flight = &r.add_gauge("optaro_in_flight", "Messages being processed");
     retries_pending = &r.add_gauge("optaro_retries_pending", "Messages waiting for their retry time");
   }
-  std::array<counter*, kind_count> received{}, enriched{}, duplicates{}, retried{};
+  std::array<counter*, kind_count> received{}, enriched{}, duplicates{}, retried{}, deferred{};
   std::array<std::array<counter*, reason_count>, kind_count> dead_lettered{};
   std::array<histogram*, kind_count> processing{};
   counter* late_ticks = nullptr;
@@ -496,12 +498,21 @@ void enricher::impl::step(worker& w, task& t) {
     case stage::decode: decode(w, t); return;
     case stage::claim: {
       const claim_result claim = ports.idempotency->claim(t.idempotency_key, config.claim_lease);
-      if (claim.outcome != claim_outcome::claimed) {
+      if (claim.outcome == claim_outcome::already_done) {
         t.result = outcome::duplicate;
         log.log(log_level::info, "duplicate",
-                {{"trace_id", std::string_view{t.trace_id}}, {"key", std::string_view{t.idempotency_key}},
-                 {"claim", to_string(claim.outcome)}});
+                {{"trace_id", std::string_view{t.trace_id}}, {"key", std::string_view{t.idempotency_key}}});
         t.next = stage::acknowledge;
+        return;
+      }
+      if (claim.outcome == claim_outcome::in_flight) {
+        // Another holder's lease is live: it may finish, or it may have died before its store write.
+        // Not acknowledged, so an at-least-once source delivers the message again later (a Streams
+        // consumer group after claim_idle), when the holder has completed it or its lease has run out.
+        t.result = outcome::deferred;
+        log.log(log_level::info, "deferred",
+                {{"trace_id", std::string_view{t.trace_id}}, {"key", std::string_view{t.idempotency_key}}});
+        t.next = stage::done;
         return;
       }
       t.token = claim.token;
@@ -800,6 +811,7 @@ void enricher::impl::finish(task& t) {
       metrics->processing[k]->observe(std::chrono::duration<double>(steady::now() - t.received_at).count());
       break;
     case outcome::duplicate: metrics->duplicates[k]->increment(); break;
+    case outcome::deferred: metrics->deferred[k]->increment(); break;
     case outcome::dead_lettered: break;  // counted by send_to_dead_letters()
   }
 }
@@ -901,6 +913,7 @@ enricher_stats enricher::stats() const {
     s.received += m.received[k]->value();
     s.enriched += m.enriched[k]->value();
     s.duplicates += m.duplicates[k]->value();
+    s.deferred += m.deferred[k]->value();
     s.retries += m.retried[k]->value();
     for (const counter* c : m.dead_lettered[k]) s.dead_lettered += c->value();
   }

@@ -328,6 +328,7 @@ int run_enrich(const enrich_options& o) {
   }
   enricher_config config;
   config.workers = o.workers;
+  config.claim_lease = o.claim_lease;
 
   enricher engine{ports, config};
   install_stop_signals();

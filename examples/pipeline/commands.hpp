@@ -31,6 +31,7 @@ struct enrich_options {
   std::string consumer;  ///< streams: empty = "<hostname>-<pid>-<random>"
   std::string group = "enrichers";
   std::chrono::milliseconds claim_idle{30'000};
+  std::chrono::milliseconds claim_lease{60'000};  ///< the engine's claim_lease
   std::string claims_prefix;    ///< prepended to the idempotency keys
   double duration_seconds = 0;  ///< 0: until SIGTERM/SIGINT
   int http_port = -1;

@@ -75,6 +75,9 @@ enrich options (--redis is required):
   --group G           streams: the consumer group (default enrichers)
   --consumer NAME     streams: this consumer's name (default <hostname>-<pid>-<random>)
   --claim-idle MS     streams: take over entries pending longer than this (default 30000)
+  --claim-lease MS    how long an idempotency claim protects a message in work (default 60000); a
+                      message whose claim another worker holds is left pending until it completes or
+                      its lease runs out
   --claims-prefix P   prepend P to the idempotency keys (the feed restarts its ids at every run)
 
 replay-dlq options (--redis is required):
@@ -209,7 +212,7 @@ struct any_options {
   std::optional<std::uint64_t> seed, poison_every, count;
   std::optional<std::size_t> workers;
   std::optional<int> http_port;
-  std::optional<long> claim_idle;
+  std::optional<long> claim_idle, claim_lease;
   std::vector<std::string> products;
   bool json_logs = false, quiet = false;
 };
@@ -280,6 +283,10 @@ std::string parse_any(const std::vector<std::string_view>& args, const std::set<
       const auto n = parse_number<long>(v);
       if (!n || *n < 1) return bad("milliseconds >= 1");
       o.claim_idle = n;
+    } else if (flag == "--claim-lease") {
+      const auto n = parse_number<long>(v);
+      if (!n || *n < 1) return bad("milliseconds >= 1");
+      o.claim_lease = n;
     } else if (flag == "--products") {
       o.products = split_products(v);
       std::set<std::string_view> seen;
@@ -320,7 +327,7 @@ int run_command(std::string_view command, const std::vector<std::string_view>& r
     const std::string error =
         parse_any(rest, {"--redis", "--mode", "--mongo", "--mongo-db", "--workers", "--consumer", "--group",
                          "--duration", "--http-port", "--http-host", "--json-logs", "--log-level", "--claim-idle",
-                         "--claims-prefix", "--quiet"}, a);
+                         "--claim-lease", "--claims-prefix", "--quiet"}, a);
     if (!error.empty()) return usage_error(error);
     if (a.mode != "streams" && (!a.group.empty() || !a.consumer.empty() || a.claim_idle)) {
       return usage_error("--group, --consumer and --claim-idle need --mode streams");
@@ -334,6 +341,7 @@ int run_command(std::string_view command, const std::vector<std::string_view>& r
     o.consumer = a.consumer;
     if (!a.group.empty()) o.group = a.group;
     if (a.claim_idle) o.claim_idle = std::chrono::milliseconds{*a.claim_idle};
+    if (a.claim_lease) o.claim_lease = std::chrono::milliseconds{*a.claim_lease};
     o.claims_prefix = a.claims_prefix;
     o.duration_seconds = a.duration.value_or(0);
     o.http_port = a.http_port.value_or(-1);

@@ -5,8 +5,10 @@
 //
 // What happens to one message, in order:
 //   1. decode; an invalid message is dead-lettered at once (reason invalid_message), never retried;
-//   2. claim its idempotency key (processed:{kind}:{product}:{id}): a message already done, or held by
-//      a live claim elsewhere, is a duplicate and is acknowledged without being processed again;
+//   2. claim its idempotency key (processed:{kind}:{product}:{id}): a message already done is a
+//      duplicate, acknowledged without being processed again; one held by another live claim is
+//      deferred: not acknowledged, so that an at-least-once source delivers it again later (the holder
+//      may have died before its store write; its lease runs out);
 //   3. analytics: OHLC candles for ticks, enrich_chain and a smile fit for chains; quotes as they are;
 //   4. writes: store insert (a duplicate identity means "already applied"), cache, publish on the sink,
 //      complete the claim, then acknowledge the source (late acknowledgement).
@@ -64,9 +66,10 @@ struct enricher_config {
   std::size_t receive_batch = 64;    ///< deliveries asked of the source at a time, >= 1
   retry_policy retry{};
   std::uint64_t random_seed = 0;  ///< for jitter and trace ids; 0 draws one from std::random_device
-  /// How long a claim protects a message being processed; longer than the whole retry schedule, so
-  /// that a message waiting for a retry is not taken over.
-  std::chrono::nanoseconds claim_lease = std::chrono::minutes{10};
+  /// How long a claim protects a message being processed: longer than the whole retry schedule (35 s
+  /// with the default policy), so that a message waiting for a retry is not taken over, and short
+  /// enough that a message whose worker died is taken over soon (a redelivery meanwhile is deferred).
+  std::chrono::nanoseconds claim_lease = std::chrono::seconds{60};
   std::chrono::nanoseconds processed_ttl = std::chrono::hours{1};  ///< how long a done key is remembered
   std::chrono::nanoseconds latest_ttl = std::chrono::seconds{300};  ///< latest:*, iv_surface:*, surfaces
   chain_config chains{};                                           ///< every product's, unless overridden
@@ -104,7 +107,8 @@ struct enricher_ports {
 struct enricher_stats {
   std::uint64_t received = 0;       ///< messages taken from the source or submitted
   std::uint64_t enriched = 0;       ///< fully written and acknowledged
-  std::uint64_t duplicates = 0;     ///< skipped: already done or held by another claim
+  std::uint64_t duplicates = 0;     ///< skipped: already done
+  std::uint64_t deferred = 0;       ///< left unacknowledged: another holder's claim was live
   std::uint64_t retries = 0;        ///< retries scheduled
   std::uint64_t dead_lettered = 0;  ///< all reasons
   std::uint64_t late_ticks = 0;     ///< ticks after their windows closed (stored, folded into no candle)

@@ -364,7 +364,7 @@ class Enricher:
     # ---- results ------------------------------------------------------------------------------------
 
     def stats(self) -> dict[str, int]:
-        """Counts since start: ``received``, ``enriched``, ``duplicates``, ``retries``,
+        """Counts since start: ``received``, ``enriched``, ``duplicates``, ``deferred``, ``retries``,
         ``dead_lettered``, ``late_ticks``; and now: ``queued``, ``in_flight``, ``retries_pending``."""
         return self._core.stats()
 

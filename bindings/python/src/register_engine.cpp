@@ -219,6 +219,7 @@ class engine_handle {
     out["received"] = s.received;
     out["enriched"] = s.enriched;
     out["duplicates"] = s.duplicates;
+    out["deferred"] = s.deferred;
     out["retries"] = s.retries;
     out["dead_lettered"] = s.dead_lettered;
     out["late_ticks"] = s.late_ticks;
