@@ -135,6 +135,34 @@ int choose_store(const char* command, const std::string& uri, const std::string&
 #endif
 }
 
+// The Redis side of an engine's ports, the same for enrich and replay-dlq: enriched messages published
+// on the enriched:* channels, the Redis cache, claims (under a prefix when one is given: the feed
+// restarts its ids at every run) and the dead-letter list.
+struct redis_engine_ports {
+  redis_engine_ports(redis::connection_pool& pool, const std::string& claims_prefix)
+      : sink{pool}, cache{pool}, claims{pool}, prefixed{claims, claims_prefix}, dead_letters{pool},
+        use_prefix{!claims_prefix.empty()} {}
+
+  /// Every port: these, the store chosen, the source (null for replays) and the rest from `memory`.
+  enricher_ports over(in_memory_ports& memory, document_store* store, message_source* source) {
+    enricher_ports ports = memory.ports(false);
+    ports.source = source;
+    ports.sink = &sink;
+    ports.store = store;
+    ports.cache = &cache;
+    ports.idempotency = use_prefix ? static_cast<idempotency_store*>(&prefixed) : &claims;
+    ports.dead_letters = &dead_letters;
+    return ports;
+  }
+
+  redis::pubsub_sink sink;
+  redis::cache cache;
+  redis::idempotency_store claims;
+  prefixed_claims prefixed;
+  redis::dead_letter_queue dead_letters;
+  bool use_prefix;
+};
+
 std::string kinds_text(const std::array<std::uint64_t, kind_count>& counts) {
   std::string text;
   for (const message_kind k : all_kinds) {
@@ -286,7 +314,7 @@ int run_enrich(const enrich_options& o) {
   store_choice store;
   if (const int rc = choose_store("enrich", o.mongo_uri, o.mongo_database, memory.store, store); rc != 0) return rc;
 
-  redis::dead_letter_queue dead_letters{pool};
+  redis_engine_ports redis_side{pool, o.claims_prefix};
   std::unique_ptr<message_source> source;
   std::string mode;
   try {
@@ -295,7 +323,7 @@ int run_enrich(const enrich_options& o) {
       settings.group = o.group;
       settings.consumer = o.consumer;
       settings.claim_idle = o.claim_idle;
-      auto s = std::make_unique<redis::stream_source>(*options, settings, dead_letters);
+      auto s = std::make_unique<redis::stream_source>(*options, settings, redis_side.dead_letters);
       mode = "streams group " + o.group + " consumer " + s->consumer();
       source = std::move(s);
     } else {
@@ -308,18 +336,7 @@ int run_enrich(const enrich_options& o) {
     std::fprintf(stderr, "optaro-pipeline enrich: %s\n", e.what());
     return 1;
   }
-  redis::pubsub_sink sink{pool};
-  redis::cache cache{pool};
-  redis::idempotency_store claims{pool};
-  prefixed_claims prefixed{claims, o.claims_prefix};
-
-  enricher_ports ports = memory.ports(false);
-  ports.source = source.get();
-  ports.sink = &sink;
-  ports.store = store.store;
-  ports.cache = &cache;
-  ports.idempotency = o.claims_prefix.empty() ? static_cast<idempotency_store*>(&claims) : &prefixed;
-  ports.dead_letters = &dead_letters;
+  enricher_ports ports = redis_side.over(memory, store.store, source.get());
   std::unique_ptr<stream_event_sink> json_log;
   if (o.json_logs) {
     json_log = std::make_unique<stream_event_sink>(std::cerr);
@@ -401,17 +418,8 @@ int run_replay(const replay_options& o) {
   in_memory_ports memory{clock};
   store_choice store;
   if (const int rc = choose_store("replay-dlq", o.mongo_uri, o.mongo_database, memory.store, store); rc != 0) return rc;
-  redis::dead_letter_queue dead_letters{pool};
-  redis::pubsub_sink sink{pool};
-  redis::cache cache{pool};
-  redis::idempotency_store claims{pool};
-  prefixed_claims prefixed{claims, o.claims_prefix};
-  enricher_ports ports = memory.ports(false);
-  ports.sink = &sink;
-  ports.store = store.store;
-  ports.cache = &cache;
-  ports.idempotency = o.claims_prefix.empty() ? static_cast<idempotency_store*>(&claims) : &prefixed;
-  ports.dead_letters = &dead_letters;
+  redis_engine_ports redis_side{pool, o.claims_prefix};
+  enricher_ports ports = redis_side.over(memory, store.store, nullptr);
   std::unique_ptr<stream_event_sink> json_log;
   if (o.json_logs) {
     json_log = std::make_unique<stream_event_sink>(std::cerr);
@@ -423,7 +431,7 @@ int run_replay(const replay_options& o) {
   engine.start();
   std::size_t waiting = 0;
   try {
-    waiting = dead_letters.size();
+    waiting = redis_side.dead_letters.size();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "optaro-pipeline replay-dlq: reading dlq:enrichment failed: %s\n", e.what());
     return 1;
@@ -436,7 +444,7 @@ int run_replay(const replay_options& o) {
   const enricher_stats s = engine.stats();
   std::size_t left = 0;
   try {
-    left = dead_letters.size();
+    left = redis_side.dead_letters.size();
   } catch (const std::exception&) {
   }
   std::printf("replay-dlq (%s, %s): %s in dlq:enrichment, replayed %s: enriched %s, duplicates %s, dead-lettered "
