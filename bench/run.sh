@@ -5,26 +5,28 @@
 #      OHLC candles, the enrichment engine;
 #   3. make a venv with optaro (pip install of this checkout) and the pinned peers;
 #   4. run bench/compare_peers.py and bench/compare_svi.py;
-#   5. write summary.md (the tables of docs/performance.md) and machine.txt.
+#   5. run the reference pipeline (bench/pipeline.py): embedded, through Redis, with MongoDB;
+#   6. write summary.md (the tables of docs/performance.md) and machine.txt.
 # Results go to bench/results/<UTC time>/ (git-ignored); bench/results/latest points at the newest.
 #
 #   bench/run.sh                    full run (about 10 minutes on a 2-core VM)
 #   bench/run.sh --quick            small option set, 2 repetitions: checks that everything runs
 #   bench/run.sh --native           also compile with -march=native (own build dir; not the wheel's flags)
-#   bench/run.sh --cpp-only | --peers-only
+#   bench/run.sh --cpp-only | --peers-only | --pipeline-only
 # Environment: REPETITIONS (10), ROUNDS (7), JOBS (2), BUILD_DIR (build-bench), VENV (BUILD_DIR/venv),
 #   PYTHON (python3) for the venv.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-quick=0 native=0 run_cpp=1 run_peers=1
+quick=0 native=0 run_cpp=1 run_peers=1 run_pipeline=1
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --native) native=1 ;;
-    --cpp-only) run_peers=0 ;;
-    --peers-only) run_cpp=0 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --cpp-only) run_peers=0 run_pipeline=0 ;;
+    --peers-only) run_cpp=0 run_pipeline=0 ;;
+    --pipeline-only) run_cpp=0 run_peers=0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,24 +64,32 @@ echo "run.sh: results in $out"
   echo "options: $options (QuantLib loops: $loop_options); repetitions: $repetitions; rounds: $rounds; native: $native"
 } > "$out/machine.txt"
 
-# ---- C++ ---------------------------------------------------------------------------------------------
-if (( run_cpp )); then
+# ---- build -------------------------------------------------------------------------------------------
+if (( run_cpp || run_pipeline )); then
   launcher=()
   if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
   nice -n 10 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
-    -DOPTARO_BUILD_BENCHMARKS=ON -DOPTARO_BUILD_TESTS=OFF -DOPTARO_BUILD_EXAMPLES=OFF \
+    -DOPTARO_BUILD_BENCHMARKS=ON -DOPTARO_BUILD_TESTS=OFF -DOPTARO_BUILD_EXAMPLES=ON \
     -DOPTARO_BUILD_PYTHON=OFF -DOPTARO_WITH_REDIS=AUTO -DOPTARO_WITH_MONGO=AUTO "${launcher[@]}" -DCMAKE_CXX_FLAGS="$cxx_flags" > "$out/cmake-configure.log"
-  targets=(optaro_bench_pricing optaro_bench_chain optaro_bench_svi optaro_bench_ohlc optaro_bench_engine)
+  targets=()
+  if (( run_cpp )); then targets+=(optaro_bench_pricing optaro_bench_chain optaro_bench_svi optaro_bench_ohlc optaro_bench_engine); fi
+  if (( run_pipeline )); then targets+=(optaro-pipeline); fi
   # The Redis benchmark exists when the redis component was built (hiredis found).
-  if grep -q '^OPTARO_HIREDIS_FOUND:INTERNAL=1' "$build_dir/CMakeCache.txt"; then targets+=(optaro_bench_redis); fi
-  if grep -q '^mongoc-1.0_DIR:PATH=/' "$build_dir/CMakeCache.txt"; then targets+=(optaro_bench_mongo); fi
+  has_redis=0 has_mongo=0
+  if grep -q '^OPTARO_HIREDIS_FOUND:INTERNAL=1' "$build_dir/CMakeCache.txt"; then has_redis=1; fi
+  if grep -q '^mongoc-1.0_DIR:PATH=/' "$build_dir/CMakeCache.txt"; then has_mongo=1; fi
+  if (( run_cpp && has_redis )); then targets+=(optaro_bench_redis); fi
+  if (( run_cpp && has_mongo )); then targets+=(optaro_bench_mongo); fi
   nice -n 10 cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}" > "$out/cmake-build.log"
   {
     echo "build type: $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt")"
     echo "CMAKE_CXX_FLAGS: '$(sed -n 's/^CMAKE_CXX_FLAGS:STRING=//p' "$build_dir/CMakeCache.txt")'"
     echo "CMAKE_CXX_FLAGS_RELEASE: '$(sed -n 's/^CMAKE_CXX_FLAGS_RELEASE:STRING=//p' "$build_dir/CMakeCache.txt")'"
   } >> "$out/machine.txt"
+fi
 
+# ---- C++ ---------------------------------------------------------------------------------------------
+if (( run_cpp )); then
   bench_exe="$(find "$build_dir" -name optaro_bench_pricing -type f -perm -u+x | head -n1)"
   echo "run.sh: $bench_exe --benchmark_repetitions=$repetitions (OPTARO_BENCH_OPTIONS=$options)"
   OPTARO_BENCH_OPTIONS="$options" "$bench_exe" \
@@ -139,6 +149,32 @@ if (( run_cpp )); then
       "$mongo_exe" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
       --benchmark_out="$out/gbench-mongo.json" --benchmark_out_format=json | tee "$out/gbench-mongo.txt"
     bash "$repo/tests/mongo/ferretdb.sh" stop
+    trap - EXIT
+  fi
+fi
+
+# ---- the reference pipeline (issue 8): embedded, Redis Streams and pub/sub, Streams + MongoDB ----------
+if (( run_pipeline )); then
+  pipeline_exe="$(find "$build_dir" -name optaro-pipeline -type f -perm -u+x | head -n1)"
+  servers=()
+  if (( has_redis )) && command -v redis-server >/dev/null; then
+    export OPTARO_TEST_REDIS_DIR="$out/pipeline-redis"
+    bash "$repo/tests/redis/redis-server.sh" fresh
+    servers+=(--redis "redis://127.0.0.1:$(cat "$OPTARO_TEST_REDIS_DIR/port")/0")
+    if (( has_mongo )); then
+      export OPTARO_TEST_MONGO_DIR="$out/pipeline-ferretdb"
+      bash "$repo/tests/mongo/ferretdb.sh" fresh
+      servers+=(--mongo "mongodb://127.0.0.1:$(cat "$OPTARO_TEST_MONGO_DIR/port")/")
+    fi
+    trap 'bash "$repo/tests/redis/redis-server.sh" stop; [[ -z "${OPTARO_TEST_MONGO_DIR:-}" ]] || bash "$repo/tests/mongo/ferretdb.sh" stop' EXIT
+  fi
+  pipeline_args=(--exe "$pipeline_exe" "${servers[@]}" --json "$out/pipeline.json")
+  if (( quick )); then pipeline_args+=(--quick); fi
+  echo "run.sh: bench/pipeline.py ${pipeline_args[*]}"
+  "${PYTHON:-python3}" "$repo/bench/pipeline.py" "${pipeline_args[@]}" | tee "$out/pipeline.txt"
+  if (( ${#servers[@]} )); then
+    bash "$repo/tests/redis/redis-server.sh" stop
+    [[ -z "${OPTARO_TEST_MONGO_DIR:-}" ]] || bash "$repo/tests/mongo/ferretdb.sh" stop
     trap - EXIT
   fi
 fi

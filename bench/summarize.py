@@ -212,6 +212,9 @@ def main(argv: list[str]) -> int:
     if (folder / "svi-peers.txt").exists():
         out += ["", "### SVI fits against QuantLib (Python, bench/compare_svi.py)", ""]
         out += [line for line in (folder / "svi-peers.txt").read_text(encoding="utf-8").splitlines() if line]
+    if (folder / "pipeline.txt").exists():
+        out += ["", "### The reference pipeline (bench/pipeline.py)", ""]
+        out += (folder / "pipeline.txt").read_text(encoding="utf-8").splitlines()
     print("\n".join(out))
     return 0
 

@@ -186,7 +186,7 @@ int run_feed(const feed_options& o) {
 #else
   feed_config settings;
   try {
-    settings = make_feed_config(o.products, o.seed, o.rate);
+    settings = make_feed_config(o.products, o.seed, o.shape);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "optaro-pipeline feed: invalid feed configuration: %s\n", e.what());
     return 2;
@@ -205,7 +205,7 @@ int run_feed(const feed_options& o) {
 
   feed_generator generator{settings};
   poisoner poison{o.poison_every};
-  const bool paced = o.rate > 0;
+  const bool paced = o.shape.rate > 0;
   const steady::time_point t0 = steady::now();
   const schedule times{t0, settings.start, 1.0, paced};
   const bool bounded = o.duration_seconds > 0;

@@ -6,13 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "common.hpp"
+
 namespace optaro::pipeline {
 
 struct feed_options {
   std::string redis_url;
   bool streams = false;
   double duration_seconds = 0;  ///< 0: until SIGTERM/SIGINT
-  double rate = 1;              ///< 0: as fast as possible
+  feed_shape shape;  ///< rate 0: as fast as possible
   std::uint64_t seed = 1;
   std::vector<std::string> products{"NIFTY", "BANKNIFTY"};
   std::uint64_t poison_every = 0;

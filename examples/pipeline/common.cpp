@@ -6,7 +6,7 @@
 
 namespace optaro::pipeline {
 
-feed_config make_feed_config(const std::vector<std::string>& products, std::uint64_t seed, double rate) {
+feed_config make_feed_config(const std::vector<std::string>& products, std::uint64_t seed, const feed_shape& shape) {
   feed_config config;
   const std::vector<product_spec> known = config.products;
   config.products.clear();
@@ -21,12 +21,12 @@ feed_config make_feed_config(const std::vector<std::string>& products, std::uint
       spec.strike_step = 50;
       config.products.push_back(spec);
     }
+    config.products.back().strikes_each_side = shape.strikes_each_side;
   }
   config.seed = seed;
-  if (rate > 0) {
-    config.ticks_per_second = 1000 * rate;
-    config.chains_per_second = 10 * rate;
-  }
+  const double multiplier = shape.rate > 0 ? shape.rate : 1;
+  config.ticks_per_second = shape.ticks_per_second * multiplier;
+  config.chains_per_second = shape.chains_per_second * multiplier;
   config.validate();
   return config;
 }

@@ -12,10 +12,18 @@
 
 namespace optaro::pipeline {
 
+/// What the command line sets of the feed besides its products and seed.
+struct feed_shape {
+  double rate = 1;                 ///< multiplies both rates when paced; 0 = unpaced (the rates keep their ratio)
+  double ticks_per_second = 1000;  ///< event time, all products together
+  double chains_per_second = 10;   ///< event time, all products and expiries together
+  int strikes_each_side = 20;      ///< a chain lists 2N+1 strikes, 2 quotes each
+};
+
 /// The feed's configuration for products by name (an unknown name gets spot 10000, strike step 50), a
-/// seed and a rate multiplier (1000*rate ticks/s, 10*rate chains/s; 0 keeps the defaults).
-/// std::invalid_argument when invalid.
-[[nodiscard]] feed_config make_feed_config(const std::vector<std::string>& products, std::uint64_t seed, double rate);
+/// seed and a shape. std::invalid_argument naming the field when invalid.
+[[nodiscard]] feed_config make_feed_config(const std::vector<std::string>& products, std::uint64_t seed,
+                                           const feed_shape& shape);
 
 /// Replaces every Nth message the feed emits by an invalid one, rotating among three faults: not JSON
 /// (on the replaced message's channel), a chain with a negative open interest (the last chain seen,

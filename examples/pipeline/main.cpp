@@ -39,8 +39,12 @@ commands:
 
 run options:
   --duration SECONDS  how long the feed runs (default 15)
-  --rate R            multiply the feed's rates: 1000*R ticks/s and 10*R chains/s (default 1);
-                      0 = as fast as possible (latency then includes queueing)
+  --count N           stop the feed after N messages (or at the end of --duration, if sooner)
+  --rate R            multiply the feed's rates (default 1); 0 = as fast as possible, keeping the
+                      rates' ratio (latency then includes queueing)
+  --ticks-per-second T  underlying ticks per second of event time, all products (default 1000)
+  --chains-per-second C option chains per second of event time, all products (default 10)
+  --strikes-each-side N a chain lists 2N+1 strikes, a call and a put each (default 20: 82 quotes)
   --speed S           event time per wall-clock time when paced (default 1)
   --seed N            the feed's random seed (default 1)
   --workers N         enricher worker threads (default 2)
@@ -61,10 +65,12 @@ run options:
   --http-port PORT    serve GET /metrics (Prometheus text) and /health (JSON; 200 ok, else 503);
                       0 = any free port (printed on stderr)
   --http-host HOST    the address it listens on (default 127.0.0.1)
+  --report FILE       at the end, write the summary as JSON (counts, rates, latency quantiles)
 
 feed options (--redis is required):
   --redis URL, --mode pubsub|streams, --duration S (default: until SIGTERM/SIGINT), --rate R,
-  --seed N, --products A,B,..., --poison-every N, --quiet
+  --ticks-per-second T, --chains-per-second C, --strikes-each-side N, --seed N, --products A,B,...,
+  --poison-every N, --quiet
   --report FILE       at the end, write {"produced": {"underlying": n, ...}, "poison": k} (produced
                       counts exclude the poison messages)
 
@@ -116,6 +122,32 @@ std::vector<std::string> split_products(std::string_view text) {
   return names;
 }
 
+// The flags that shape the feed (run and feed): nullopt when `flag` is not one of them, else an error
+// message, empty on success.
+std::optional<std::string> parse_shape_flag(std::string_view flag, std::string_view v, optaro::pipeline::feed_shape& shape) {
+  const auto bad = [&](std::string_view why) {
+    return std::string{flag} + ": " + std::string{why} + " (got '" + std::string{v} + "')";
+  };
+  if (flag == "--rate" || flag == "--ticks-per-second" || flag == "--chains-per-second") {
+    const auto r = parse_number<double>(v);
+    if (!r || !std::isfinite(*r) || *r < 0) return bad("a number >= 0");
+    (flag == "--rate" ? shape.rate : flag == "--ticks-per-second" ? shape.ticks_per_second : shape.chains_per_second) = *r;
+    return std::string{};
+  }
+  if (flag == "--strikes-each-side") {
+    const auto n = parse_number<int>(v);
+    if (!n || *n < 0 || *n > 2499) return bad("an integer from 0 to 2499");
+    shape.strikes_each_side = *n;
+    return std::string{};
+  }
+  return std::nullopt;
+}
+
+bool is_shape_flag(std::string_view flag) {
+  return flag == "--rate" || flag == "--ticks-per-second" || flag == "--chains-per-second" ||
+         flag == "--strikes-each-side";
+}
+
 // Parses `run`'s flags into options; an error message, or empty on success.
 std::string parse_run(std::vector<std::string_view> args, optaro::pipeline::run_options& o) {
   bool mode_given = false, mongo_db_given = false, level_given = false;
@@ -136,21 +168,27 @@ std::string parse_run(std::vector<std::string_view> args, optaro::pipeline::run_
       o.json_logs = true;
       continue;
     }
-    const bool known = flag == "--duration" || flag == "--rate" || flag == "--speed" || flag == "--seed" ||
+    const bool known = flag == "--duration" || is_shape_flag(flag) || flag == "--speed" || flag == "--seed" ||
                        flag == "--workers" || flag == "--products" || flag == "--redis" || flag == "--mode" ||
                        flag == "--mongo" || flag == "--mongo-db" || flag == "--log-level" ||
-                       flag == "--poison-every" || flag == "--http-port" || flag == "--http-host";
+                       flag == "--poison-every" || flag == "--http-port" || flag == "--http-host" ||
+                       flag == "--report" || flag == "--count";
     if (!known) return "unknown option '" + std::string{flag} + "'";
     const std::optional<std::string_view> v = value();
     if (!v) return std::string{flag} + ": a value is required";
-    if (flag == "--duration") {
+    if (const std::optional<std::string> error = parse_shape_flag(flag, *v, o.shape)) {
+      if (!error->empty()) return *error;
+    } else if (flag == "--duration") {
       const auto d = parse_number<double>(*v);
       if (!d || !std::isfinite(*d) || *d <= 0) return bad(*v, "a number of seconds > 0");
       o.duration_seconds = *d;
-    } else if (flag == "--rate") {
-      const auto r = parse_number<double>(*v);
-      if (!r || !std::isfinite(*r) || *r < 0) return bad(*v, "a number >= 0");
-      o.rate = *r;
+    } else if (flag == "--count") {
+      const auto n = parse_number<std::uint64_t>(*v);
+      if (!n || *n < 1) return bad(*v, "an integer >= 1");
+      o.message_limit = *n;
+    } else if (flag == "--report") {
+      if (v->empty()) return bad(*v, "a file name");
+      o.report_file = std::string{*v};
     } else if (flag == "--speed") {
       const auto s = parse_number<double>(*v);
       if (!s || !std::isfinite(*s) || *s <= 0) return bad(*v, "a number > 0");
@@ -208,7 +246,8 @@ std::string parse_run(std::vector<std::string_view> args, optaro::pipeline::run_
 // The flags of feed, enrich, replay-dlq and tail: each command accepts the flags in `allowed`.
 struct any_options {
   std::string redis, mode, mongo, mongo_db, group, consumer, claims_prefix, report, product, http_host, log_level;
-  std::optional<double> duration, rate;
+  std::optional<double> duration;
+  optaro::pipeline::feed_shape shape;
   std::optional<std::uint64_t> seed, poison_every, count;
   std::optional<std::size_t> workers;
   std::optional<int> http_port;
@@ -241,7 +280,9 @@ std::string parse_any(const std::vector<std::string_view>& args, const std::set<
       return {};
     };
     std::string error;
-    if (flag == "--redis") error = text(o.redis);
+    if (const std::optional<std::string> shape_error = parse_shape_flag(flag, v, o.shape)) {
+      error = *shape_error;
+    } else if (flag == "--redis") error = text(o.redis);
     else if (flag == "--mongo") error = text(o.mongo);
     else if (flag == "--mongo-db") error = text(o.mongo_db);
     else if (flag == "--group") error = text(o.group);
@@ -260,10 +301,6 @@ std::string parse_any(const std::vector<std::string_view>& args, const std::set<
       const auto d = parse_number<double>(v);
       if (!d || !std::isfinite(*d) || *d <= 0) return bad("a number of seconds > 0");
       o.duration = d;
-    } else if (flag == "--rate") {
-      const auto r = parse_number<double>(v);
-      if (!r || !std::isfinite(*r) || *r < 0) return bad("a number >= 0");
-      o.rate = r;
     } else if (flag == "--seed") {
       o.seed = parse_number<std::uint64_t>(v);
       if (!o.seed) return bad("a non-negative integer");
@@ -308,14 +345,15 @@ int run_command(std::string_view command, const std::vector<std::string_view>& r
   using namespace optaro::pipeline;
   any_options a;
   if (command == "feed") {
-    const std::string error = parse_any(rest, {"--redis", "--mode", "--duration", "--rate", "--seed", "--products",
-                                               "--poison-every", "--report", "--quiet"}, a);
+    const std::string error =
+        parse_any(rest, {"--redis", "--mode", "--duration", "--rate", "--ticks-per-second", "--chains-per-second",
+                         "--strikes-each-side", "--seed", "--products", "--poison-every", "--report", "--quiet"}, a);
     if (!error.empty()) return usage_error(error);
     feed_options o;
     o.redis_url = a.redis;
     o.streams = a.mode == "streams";
     o.duration_seconds = a.duration.value_or(0);
-    o.rate = a.rate.value_or(o.rate);
+    o.shape = a.shape;
     o.seed = a.seed.value_or(o.seed);
     if (!a.products.empty()) o.products = a.products;
     o.poison_every = a.poison_every.value_or(0);

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -65,7 +66,7 @@ void install_signal_handlers() {
 
 [[nodiscard]] bool interrupted() noexcept { return interrupts.load(std::memory_order_relaxed) > 0; }
 
-feed_config make_feed_config(const run_options& o) { return pipeline::make_feed_config(o.products, o.seed, o.rate); }
+feed_config make_feed_config(const run_options& o) { return pipeline::make_feed_config(o.products, o.seed, o.shape); }
 
 std::string grouped(std::uint64_t n) {
   std::string digits = std::to_string(n);
@@ -370,7 +371,7 @@ int run_pipeline(const run_options& o) {
 
   // ---- the run ----
   feed_generator generator{feed_settings};
-  const bool paced = o.rate > 0;
+  const bool paced = o.shape.rate > 0;
   // A moment's lead, so that the engine is running when the first message is due.
   const steady::time_point t0 = steady::now() + 200ms;
   schedule times{t0, feed_settings.start, o.speed, paced};
@@ -425,6 +426,7 @@ int run_pipeline(const run_options& o) {
   std::thread producer{[&] {
     try {
       // Every generated message is sent (produced() counts it): the loop checks the end after a send.
+      std::uint64_t emitted = 0;
       while (true) {
         feed_message m = generator.next();
         const bool poisoned = poison.apply(m);
@@ -452,6 +454,7 @@ int run_pipeline(const run_options& o) {
         }
         if (!poisoned) sent[k].fetch_add(1, std::memory_order_relaxed);
         if (interrupted() || steady::now() >= feed_end) break;
+        if (o.message_limit > 0 && ++emitted >= o.message_limit) break;
       }
     } catch (const std::exception& e) {
       feed_error = e.what();
@@ -611,7 +614,7 @@ int run_pipeline(const run_options& o) {
   std::printf("\nsummary (%s)%s\n", mode.c_str(), interrupted() ? " -- interrupted" : "");
   std::printf("  time        feed %s s, drained after %s s; %zu workers; seed %llu; %s\n", fixed(feed_s, 2).c_str(),
               fixed(total_s, 2).c_str(), o.workers, static_cast<unsigned long long>(o.seed),
-              paced ? ("rate x" + fixed(o.rate, 3) + ", speed x" + fixed(o.speed, 3)).c_str() : "unpaced (--rate 0)");
+              paced ? ("rate x" + fixed(o.shape.rate, 3) + ", speed x" + fixed(o.speed, 3)).c_str() : "unpaced (--rate 0)");
   std::printf("  produced    %s  (%s)  %s msg/s\n", grouped(sum(produced)).c_str(), kinds_text(produced).c_str(),
               rate(sum(produced), feed_s).c_str());
   std::printf("  enriched    %s  (engine)  %s msg/s\n", grouped(stats.enriched).c_str(), rate(stats.enriched, total_s).c_str());
@@ -640,6 +643,37 @@ int run_pipeline(const run_options& o) {
   }
   std::printf("  lost: %s, duplicated: %s\n", grouped(lost).c_str(), grouped(duplicated).c_str());
   std::fflush(stdout);
+  if (!o.report_file.empty()) {
+    nlohmann::json report;
+    report["mode"] = mode;
+    report["workers"] = o.workers;
+    report["paced"] = paced;
+    report["ticks_per_second"] = feed_settings.ticks_per_second;
+    report["chains_per_second"] = feed_settings.chains_per_second;
+    report["quotes_per_chain"] = 2 * (2 * o.shape.strikes_each_side + 1);
+    report["feed_seconds"] = feed_s;
+    report["drained_seconds"] = total_s;
+    for (const message_kind k : all_kinds) {
+      const std::string name{to_string(k)};
+      report["produced"][name] = produced[index_of(k)];
+      report["stored"][name] = stored[index_of(k)];
+      report["published"][name] = published[index_of(k)];
+    }
+    report["enriched"] = stats.enriched;
+    report["enriched_per_second"] = static_cast<double>(stats.enriched) / total_s;
+    report["latency_ms"] = {{"p50", std::min(latency.quantile(0.5), max_ms)},
+                            {"p99", std::min(latency.quantile(0.99), max_ms)},
+                            {"max", max_ms},
+                            {"count", latency.read().count}};
+    report["retries"] = stats.retries;
+    report["dead_lettered"] = stats.dead_lettered;
+    report["lost"] = lost;
+    report["duplicated"] = duplicated;
+    report["ok"] = ok && feed_error.empty();
+    std::ofstream file{o.report_file, std::ios::trunc};
+    file << report.dump(2) << '\n';
+    if (!file) std::fprintf(stderr, "optaro-pipeline run: cannot write %s\n", o.report_file.c_str());
+  }
   return ok && feed_error.empty() ? 0 : 1;
 }
 

@@ -5,11 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "common.hpp"
+
 namespace optaro::pipeline {
 
 struct run_options {
   double duration_seconds = 15;
-  double rate = 1;   ///< multiplies the feed's rates; 0 = unpaced, as fast as possible
+  std::uint64_t message_limit = 0;  ///< > 0: the feed also stops after this many messages (--count)
+  feed_shape shape;  ///< the feed's rates (rate 0: unpaced, as fast as possible) and chain size
   double speed = 1;  ///< event time per wall-clock time when paced
   std::uint64_t seed = 1;
   std::size_t workers = 2;
@@ -26,6 +29,7 @@ struct run_options {
   std::uint64_t poison_every = 0;
   int http_port = -1;  ///< >= 0: serve /metrics and /health on it (0: any free port)
   std::string http_host = "127.0.0.1";
+  std::string report_file;  ///< non-empty: the summary as JSON into this file
 };
 
 /// Runs the pipeline and prints its summary; the process's exit code: 0 when nothing was lost or
