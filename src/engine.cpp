@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 
@@ -137,17 +138,21 @@ class work_queue {
     items_.push_back(std::move(t));
     not_empty_.notify_one();
   }
-  /// The next task; nullptr once closed and empty.
-  task_ptr pop() {
+  /// Waits for a task, then moves it and up to max - 1 more that are queued into `out`; false once
+  /// closed and empty.
+  bool pop_batch(std::vector<task_ptr>& out, std::size_t max) {
     std::unique_lock lock{mutex_};
     not_empty_.wait(lock, [&] { return !items_.empty() || closed_; });
-    if (items_.empty()) return nullptr;
-    task_ptr t = std::move(items_.front());
-    items_.pop_front();
+    if (items_.empty()) return false;
+    const std::size_t before = items_.size();
+    while (!items_.empty() && out.size() < max) {
+      out.push_back(std::move(items_.front()));
+      items_.pop_front();
+    }
     // A producer waiting for room is woken once the queue has half drained, not at every pop: waking
     // it per message costs more than the message when the worker is the bottleneck.
-    if (items_.size() == capacity_ / 2) not_full_.notify_all();
-    return t;
+    if (before > capacity_ / 2 && items_.size() <= capacity_ / 2) not_full_.notify_all();
+    return true;
   }
   void close() {
     const std::lock_guard lock{mutex_};
@@ -267,6 +272,7 @@ void enricher_config::validate() const {
   if (workers < 1) fail("workers", "must be >= 1");
   if (queue_capacity < 1) fail("queue_capacity", "must be >= 1");
   if (receive_batch < 1) fail("receive_batch", "must be >= 1");
+  if (worker_batch < 1) fail("worker_batch", "must be >= 1");
   try {
     retry.validate();
   } catch (const std::invalid_argument& e) {
@@ -333,8 +339,22 @@ struct enricher::impl {
 
   void run_worker(worker& w);
   void run_dispatcher();
-  void process(worker& w, task_ptr t);
+  void process(worker& w, std::vector<task_ptr>& batch);
+  void run_one(worker& w, task_ptr& t);
+  template <class Batched>
+  void run_batched(worker& w, std::vector<task_ptr>& batch, const std::vector<std::size_t>& at, stage s,
+                   Batched&& batched);
+  void claim_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at);
+  void store_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at);
+  void cache_batch(worker& w, std::vector<task_ptr>& batch, const std::vector<std::size_t>& at);
+  void publish_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at);
+  void complete_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at);
+  void acknowledge_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at);
   void step(worker& w, task& t);
+  void after_claim(task& t, const claim_result& claim);
+  void after_store(task& t, insert_outcome outcome);
+  void after_complete(task& t, bool completed);
+  [[nodiscard]] timestamp_ns* newest_written(worker& w, const task& t);
   void decode(worker& w, task& t);
   void analyse(worker& w, task& t);
   void analyse_tick(worker& w, task& t, const underlying_tick& tick);
@@ -461,92 +481,248 @@ void enricher::impl::run_dispatcher() {
 }
 
 void enricher::impl::run_worker(worker& w) {
-  while (task_ptr t = w.queue.pop()) {
-    in_flight.fetch_add(1);
-    queued.fetch_sub(1);
-    process(w, std::move(t));
-    in_flight.fetch_sub(1);
+  std::vector<task_ptr> batch;
+  while (true) {
+    batch.clear();
+    if (!w.queue.pop_batch(batch, config.worker_batch)) return;
+    in_flight.fetch_add(batch.size());
+    queued.fetch_sub(batch.size());
+    process(w, batch);
+    in_flight.fetch_sub(batch.size());
     update_gauges();
   }
 }
 
-void enricher::impl::process(worker& w, task_ptr t) {
-  try {
-    while (t->next != stage::done) {
-      step(w, *t);
-      if (t->worker != w.index) {  // decoded as another worker's product: hand it over
-        enqueue(std::move(t), false);
-        return;
+// Each stage runs for every message of the batch that is at it, in the batch's order, before the next
+// stage. A message's stages only move forward, so one pass over the stages takes every message as far
+// as it goes. A message leaves the batch (its pointer moved out) when it goes to another worker or waits
+// for a retry; the rest are finished at the end.
+void enricher::impl::process(worker& w, std::vector<task_ptr>& batch) {
+  std::vector<std::size_t> at;
+  std::vector<task_ptr> repeats;  // a message whose key an earlier one of the batch holds
+  for (const stage s : {stage::decode, stage::claim, stage::analyse, stage::store, stage::cache, stage::publish,
+                        stage::complete, stage::acknowledge}) {
+    at.clear();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i] && batch[i]->next == s) at.push_back(i);
+    }
+    if (s == stage::claim) {
+      // The same message twice in one batch (a producer's retry): the second must see the first done,
+      // as it would one batch later, not its claim in flight. It runs once this batch has finished.
+      std::unordered_set<std::string_view> keys;
+      std::erase_if(at, [&](std::size_t i) {
+        if (keys.insert(batch[i]->idempotency_key).second) return false;
+        repeats.push_back(std::move(batch[i]));
+        return true;
+      });
+    }
+    if (at.empty()) continue;
+    switch (s) {
+      case stage::claim: run_batched(w, batch, at, s, [&] { claim_batch(batch, at); }); break;
+      case stage::store: run_batched(w, batch, at, s, [&] { store_batch(batch, at); }); break;
+      case stage::cache: run_batched(w, batch, at, s, [&] { cache_batch(w, batch, at); }); break;
+      case stage::publish: run_batched(w, batch, at, s, [&] { publish_batch(batch, at); }); break;
+      case stage::complete: run_batched(w, batch, at, s, [&] { complete_batch(batch, at); }); break;
+      case stage::acknowledge: run_batched(w, batch, at, s, [&] { acknowledge_batch(batch, at); }); break;
+      default:
+        for (const std::size_t i : at) run_one(w, batch[i]);
+        break;
+    }
+    if (s == stage::decode) {
+      for (const std::size_t i : at) {  // decoded as another worker's product: hand it over
+        if (batch[i] && batch[i]->worker != w.index) enqueue(std::move(batch[i]), false);
       }
     }
-    finish(*t);
+  }
+  for (const task_ptr& t : batch) {
+    if (t) finish(*t);
+  }
+  if (!repeats.empty()) process(w, repeats);
+}
+
+// One stage of one message, with the engine's failure rules: a retryable failure schedules a retry
+// (the message leaves the batch), any other failure dead-letters it.
+void enricher::impl::run_one(worker& w, task_ptr& t) {
+  try {
+    step(w, *t);
   } catch (const retryable_error& e) {
     metrics->port_failures->increment();
     retry_later(w, std::move(t), e.what());
   } catch (const std::exception& e) {
     metrics->port_failures->increment();
     send_to_dead_letters(*t, dead_letter_reason::processing_failed, e.what());
-    finish(*t);
   } catch (...) {
     send_to_dead_letters(*t, dead_letter_reason::processing_failed, "unknown exception");
-    finish(*t);
   }
+}
+
+// One stage of several messages through a port's batch operation, which moves each message on only
+// after the port call succeeded. A retryable failure retries each message still at the stage; any other
+// failure may belong to one message, so each gets its own attempt and its own outcome.
+template <class Batched>
+void enricher::impl::run_batched(worker& w, std::vector<task_ptr>& batch, const std::vector<std::size_t>& at, stage s,
+                                 Batched&& batched) {
+  if (at.size() == 1) {
+    run_one(w, batch[at.front()]);
+    return;
+  }
+  try {
+    batched();
+  } catch (const retryable_error& e) {
+    metrics->port_failures->increment();
+    for (const std::size_t i : at) {
+      if (batch[i] && batch[i]->next == s) retry_later(w, std::move(batch[i]), e.what());
+    }
+  } catch (const std::exception&) {
+    metrics->port_failures->increment();
+    for (const std::size_t i : at) {
+      if (batch[i] && batch[i]->next == s) run_one(w, batch[i]);
+    }
+  }
+}
+
+void enricher::impl::claim_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at) {
+  std::vector<std::string_view> keys;
+  keys.reserve(at.size());
+  for (const std::size_t i : at) keys.push_back(batch[i]->idempotency_key);
+  const std::vector<claim_result> claims = ports.idempotency->claim_many(keys, config.claim_lease);
+  if (claims.size() != at.size()) throw std::logic_error("idempotency_store::claim_many: wrong number of results");
+  for (std::size_t j = 0; j < at.size(); ++j) after_claim(*batch[at[j]], claims[j]);
+}
+
+void enricher::impl::store_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at) {
+  std::vector<stored_document> documents;
+  documents.reserve(at.size());
+  for (const std::size_t i : at) {
+    const task& t = *batch[i];
+    documents.push_back({t.message.kind, t.product, t.symbol, t.id, t.timestamp, t.enriched});
+  }
+  const std::vector<insert_outcome> outcomes = ports.store->insert_many(documents);
+  if (outcomes.size() != at.size()) throw std::logic_error("document_store::insert_many: wrong number of outcomes");
+  for (std::size_t j = 0; j < at.size(); ++j) after_store(*batch[at[j]], outcomes[j]);
+}
+
+// The cache writes of every message newer than what was written for its state, in the batch's order,
+// as one set() of each key's last value (the same end state as writing them all), then the smiles.
+void enricher::impl::cache_batch(worker& w, std::vector<task_ptr>& batch, const std::vector<std::size_t>& at) {
+  std::unordered_map<timestamp_ns*, timestamp_ns> newest;         // this batch's view of newest_written
+  std::vector<const cache_write*> writes;
+  std::vector<std::size_t> writers;
+  for (const std::size_t i : at) {
+    const task& t = *batch[i];
+    timestamp_ns* slot = newest_written(w, t);
+    const auto [it, fresh] = newest.try_emplace(slot, *slot);
+    if (t.timestamp < it->second) continue;
+    it->second = t.timestamp;
+    writers.push_back(i);
+    for (const cache_write& c : t.cache_writes) writes.push_back(&c);
+  }
+  std::vector<cache_write> last_values;
+  std::unordered_set<std::string_view> seen;
+  for (auto it = writes.rbegin(); it != writes.rend(); ++it) {
+    if (seen.insert((*it)->key).second) last_values.push_back(**it);
+  }
+  std::reverse(last_values.begin(), last_values.end());
+  if (!last_values.empty()) ports.cache->set(last_values);
+  for (const std::size_t i : writers) {
+    task& t = *batch[i];
+    if (!t.smile_set_key.empty()) ports.cache->replace_smile(t.smile_set_key, t.smile_iv_key, t.smile, config.latest_ttl);
+    timestamp_ns* slot = newest_written(w, t);
+    *slot = std::max(*slot, t.timestamp);
+    t.next = stage::publish;
+  }
+  for (const std::size_t i : at) {
+    if (batch[i]->next == stage::cache) batch[i]->next = stage::publish;  // older than what is cached
+  }
+}
+
+void enricher::impl::publish_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at) {
+  std::vector<outbound_message> messages;
+  messages.reserve(at.size());
+  for (const std::size_t i : at) {
+    const task& t = *batch[i];
+    if (!t.publish_channel.empty()) messages.push_back({t.publish_channel, t.enriched});
+  }
+  if (!messages.empty()) ports.sink->publish_many(messages);
+  for (const std::size_t i : at) batch[i]->next = stage::complete;
+}
+
+void enricher::impl::complete_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at) {
+  std::vector<held_claim> claims;
+  claims.reserve(at.size());
+  for (const std::size_t i : at) claims.push_back({batch[i]->idempotency_key, batch[i]->token});
+  const std::vector<bool> completed = ports.idempotency->complete_many(claims, config.processed_ttl);
+  if (completed.size() != at.size()) throw std::logic_error("idempotency_store::complete_many: wrong number of results");
+  for (std::size_t j = 0; j < at.size(); ++j) after_complete(*batch[at[j]], completed[j]);
+}
+
+void enricher::impl::acknowledge_batch(std::vector<task_ptr>& batch, const std::vector<std::size_t>& at) {
+  std::vector<const delivery*> handled;
+  for (const std::size_t i : at) {
+    if (batch[i]->from_source) handled.push_back(&batch[i]->message);
+  }
+  if (!handled.empty() && ports.source != nullptr) ports.source->acknowledge_many(handled);
+  for (const std::size_t i : at) batch[i]->next = stage::done;
 }
 
 void enricher::impl::step(worker& w, task& t) {
   switch (t.next) {
     case stage::decode: decode(w, t); return;
-    case stage::claim: {
-      const claim_result claim = ports.idempotency->claim(t.idempotency_key, config.claim_lease);
-      if (claim.outcome == claim_outcome::already_done) {
-        t.result = outcome::duplicate;
-        log.log(log_level::info, "duplicate",
-                {{"trace_id", std::string_view{t.trace_id}}, {"key", std::string_view{t.idempotency_key}}});
-        t.next = stage::acknowledge;
-        return;
-      }
-      if (claim.outcome == claim_outcome::in_flight) {
-        // Another holder's lease is live: it may finish, or it may have died before its store write.
-        // Not acknowledged, so an at-least-once source delivers the message again later (a Streams
-        // consumer group after claim_idle), when the holder has completed it or its lease has run out.
-        t.result = outcome::deferred;
-        log.log(log_level::info, "deferred",
-                {{"trace_id", std::string_view{t.trace_id}}, {"key", std::string_view{t.idempotency_key}}});
-        t.next = stage::done;
-        return;
-      }
-      t.token = claim.token;
-      t.next = stage::analyse;
-      return;
-    }
+    case stage::claim: after_claim(t, ports.idempotency->claim(t.idempotency_key, config.claim_lease)); return;
     case stage::analyse: analyse(w, t); return;
-    case stage::store: {
-      const stored_document doc{t.message.kind, t.product, t.symbol, t.id, t.timestamp, t.enriched};
-      // Already there: an earlier attempt wrote it and failed later; the later stages still run.
-      if (ports.store->insert(doc) == insert_outcome::duplicate) metrics->store_duplicates->increment();
-      t.next = stage::cache;
+    case stage::store:
+      after_store(t, ports.store->insert({t.message.kind, t.product, t.symbol, t.id, t.timestamp, t.enriched}));
       return;
-    }
     case stage::cache: write_cache(w, t); return;
     case stage::publish:
       if (!t.publish_channel.empty()) ports.sink->publish(t.publish_channel, t.enriched);
       t.next = stage::complete;
       return;
-    case stage::complete:
-      if (!ports.idempotency->complete(t.idempotency_key, t.token, config.processed_ttl)) {
-        metrics->claims_lost->increment();
-        log.log(log_level::warning, "claim_lost",
-                {{"trace_id", std::string_view{t.trace_id}}, {"key", std::string_view{t.idempotency_key}}});
-      }
-      t.token = {};
-      t.next = stage::acknowledge;
-      return;
+    case stage::complete: after_complete(t, ports.idempotency->complete(t.idempotency_key, t.token, config.processed_ttl)); return;
     case stage::acknowledge:
       acknowledge(t);
       t.next = stage::done;
       return;
     case stage::done: return;
   }
+}
+
+void enricher::impl::after_claim(task& t, const claim_result& claim) {
+  if (claim.outcome == claim_outcome::already_done) {
+    t.result = outcome::duplicate;
+    log.log(log_level::info, "duplicate",
+            {{"trace_id", std::string_view{t.trace_id}}, {"key", std::string_view{t.idempotency_key}}});
+    t.next = stage::acknowledge;
+    return;
+  }
+  if (claim.outcome == claim_outcome::in_flight) {
+    // Another holder's lease is live: it may finish, or it may have died before its store write.
+    // Not acknowledged, so an at-least-once source delivers the message again later (a Streams
+    // consumer group after claim_idle), when the holder has completed it or its lease has run out.
+    t.result = outcome::deferred;
+    log.log(log_level::info, "deferred",
+            {{"trace_id", std::string_view{t.trace_id}}, {"key", std::string_view{t.idempotency_key}}});
+    t.next = stage::done;
+    return;
+  }
+  t.token = claim.token;
+  t.next = stage::analyse;
+}
+
+void enricher::impl::after_store(task& t, insert_outcome outcome) {
+  // Already there: an earlier attempt wrote it and failed later; the later stages still run.
+  if (outcome == insert_outcome::duplicate) metrics->store_duplicates->increment();
+  t.next = stage::cache;
+}
+
+void enricher::impl::after_complete(task& t, bool completed) {
+  if (!completed) {
+    metrics->claims_lost->increment();
+    log.log(log_level::warning, "claim_lost",
+            {{"trace_id", std::string_view{t.trace_id}}, {"key", std::string_view{t.idempotency_key}}});
+  }
+  t.token = {};
+  t.next = stage::acknowledge;
 }
 
 void enricher::impl::acknowledge(task& t) {
@@ -722,16 +898,18 @@ void enricher::impl::maybe_surface(task& t, const option_chain& chain, const smi
   }
 }
 
-void enricher::impl::write_cache(worker& w, task& t) {
-  // A retried message older than what was written since keeps its hands off the latest values.
-  timestamp_ns* newest = nullptr;
+// A retried message older than what was written since keeps its hands off the latest values.
+timestamp_ns* enricher::impl::newest_written(worker& w, const task& t) {
   switch (t.message.kind) {
-    case message_kind::underlying: newest = &w.ticks.at(t.state_key).newest_written; break;
-    case message_kind::option_chain: newest = &w.chains[t.state_key].newest_written; break;
-    case message_kind::option_quote:
-      newest = &w.quotes_newest.try_emplace(t.state_key, never).first->second;
-      break;
+    case message_kind::underlying: return &w.ticks.at(t.state_key).newest_written;
+    case message_kind::option_chain: return &w.chains[t.state_key].newest_written;
+    case message_kind::option_quote: return &w.quotes_newest.try_emplace(t.state_key, never).first->second;
   }
+  throw std::logic_error("enricher: unknown message kind");
+}
+
+void enricher::impl::write_cache(worker& w, task& t) {
+  timestamp_ns* newest = newest_written(w, t);
   if (t.timestamp >= *newest) {
     if (!t.cache_writes.empty()) ports.cache->set(t.cache_writes);
     if (!t.smile_set_key.empty()) ports.cache->replace_smile(t.smile_set_key, t.smile_iv_key, t.smile, config.latest_ttl);

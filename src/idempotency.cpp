@@ -91,6 +91,21 @@ std::string_view to_string(claim_outcome outcome) noexcept {
   return "unknown";
 }
 
+std::vector<claim_result> idempotency_store::claim_many(std::span<const std::string_view> keys,
+                                                        std::chrono::nanoseconds lease) {
+  std::vector<claim_result> results;
+  results.reserve(keys.size());
+  for (const std::string_view key : keys) results.push_back(claim(key, lease));
+  return results;
+}
+
+std::vector<bool> idempotency_store::complete_many(std::span<const held_claim> claims, std::chrono::nanoseconds ttl) {
+  std::vector<bool> results;
+  results.reserve(claims.size());
+  for (const held_claim& c : claims) results.push_back(complete(c.key, c.token, ttl));
+  return results;
+}
+
 std::string idempotency_key(std::string_view kind, std::string_view product, std::string_view id) {
   if (kind.empty()) throw std::invalid_argument("idempotency_key: kind is empty");
   if (product.empty()) throw std::invalid_argument("idempotency_key: product is empty");

@@ -20,7 +20,8 @@ namespace {
 using ordered = nlohmann::ordered_json;
 
 constexpr std::array<std::string_view, 3> kind_names{"underlying", "option_quote", "option_chain"};
-constexpr std::array<std::string_view, 3> reason_names{"invalid_message", "retries_exhausted", "processing_failed"};
+constexpr std::array<std::string_view, 4> reason_names{"invalid_message", "retries_exhausted", "processing_failed",
+                                                     "shutdown"};
 
 // ---- UTF-8 and base64 ------------------------------------------------------------------------------
 
@@ -161,6 +162,22 @@ struct record_reader {
 };
 
 }  // namespace
+
+// The ports' batch operations, one item at a time: what a port without a cheaper way does.
+void message_source::acknowledge_many(std::span<const delivery* const> handled) {
+  for (const delivery* d : handled) acknowledge(*d);
+}
+
+void message_sink::publish_many(std::span<const outbound_message> messages) {
+  for (const outbound_message& m : messages) publish(m.channel, m.payload);
+}
+
+std::vector<insert_outcome> document_store::insert_many(std::span<const stored_document> documents) {
+  std::vector<insert_outcome> outcomes;
+  outcomes.reserve(documents.size());
+  for (const stored_document& d : documents) outcomes.push_back(insert(d));
+  return outcomes;
+}
 
 std::string_view to_string(message_kind kind) noexcept {
   const auto index = static_cast<std::size_t>(kind);

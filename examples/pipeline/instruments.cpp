@@ -50,11 +50,19 @@ enriched_meter::enriched_meter(const enricher_names& names, const schedule& time
   channels_[index_of(message_kind::option_chain)] = names.enriched_option_chain;
 }
 
-void enriched_meter::on_publish(std::string_view channel, std::string_view payload) {
-  // Passed on first: a failure there is the engine's to retry, and a message is counted once it is out.
+// Passed on first: a failure there is the engine's to retry, and a message is counted once it is out.
+void enriched_meter::publish(std::string_view channel, std::string_view payload) {
   if (forward_ != nullptr) forward_->publish(channel, payload);
-  const steady::time_point seen = steady::now();
+  measure(channel, payload, steady::now());
+}
 
+void enriched_meter::publish_many(std::span<const outbound_message> messages) {
+  if (forward_ != nullptr) forward_->publish_many(messages);
+  const steady::time_point seen = steady::now();
+  for (const outbound_message& m : messages) measure(m.channel, m.payload, seen);
+}
+
+void enriched_meter::measure(std::string_view channel, std::string_view payload, steady::time_point seen) {
   std::size_t kind = kind_count;
   for (std::size_t k = 0; k < kind_count; ++k) {
     if (!channels_[k].empty() && channel == channels_[k]) kind = k;
@@ -98,10 +106,21 @@ std::vector<std::string> enriched_meter::expiries(std::string_view product) cons
 
 insert_outcome counting_store::insert(const stored_document& document) {
   const insert_outcome outcome = inner_.insert(document);
+  count(document, outcome);
+  return outcome;
+}
+
+std::vector<insert_outcome> counting_store::insert_many(std::span<const stored_document> documents) {
+  std::vector<insert_outcome> outcomes = inner_.insert_many(documents);
+  for (std::size_t i = 0; i < documents.size() && i < outcomes.size(); ++i) count(documents[i], outcomes[i]);
+  return outcomes;
+}
+
+void counting_store::count(const stored_document& document, insert_outcome outcome) {
   const std::size_t k = index_of(document.kind);
   if (!track_) {
     (outcome == insert_outcome::inserted ? inserted_ : repeated_)[k].fetch_add(1, std::memory_order_relaxed);
-    return outcome;
+    return;
   }
   std::string identity;
   identity.reserve(4 + document.product.size() + document.symbol.size() + document.id.size());
@@ -119,7 +138,25 @@ insert_outcome counting_store::insert(const stored_document& document) {
     mine_.insert(std::move(identity));
     preexisting_[k].fetch_add(1, std::memory_order_relaxed);
   }
-  return outcome;
+}
+
+std::vector<claim_result> prefixed_claims::claim_many(std::span<const std::string_view> keys,
+                                                      std::chrono::nanoseconds lease) {
+  std::vector<std::string> names;
+  names.reserve(keys.size());
+  for (const std::string_view key : keys) names.push_back(prefixed(key));
+  const std::vector<std::string_view> views(names.begin(), names.end());
+  return inner_.claim_many(views, lease);
+}
+
+std::vector<bool> prefixed_claims::complete_many(std::span<const held_claim> claims, std::chrono::nanoseconds ttl) {
+  std::vector<std::string> names;
+  names.reserve(claims.size());
+  for (const held_claim& c : claims) names.push_back(prefixed(c.key));
+  std::vector<held_claim> renamed;
+  renamed.reserve(claims.size());
+  for (std::size_t i = 0; i < claims.size(); ++i) renamed.push_back({names[i], claims[i].token});
+  return inner_.complete_many(renamed, ttl);
 }
 
 }  // namespace optaro::pipeline

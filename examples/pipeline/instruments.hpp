@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -62,12 +63,13 @@ class schedule {
 /// The engine's sink in the pipeline: passes each enriched message on (to Redis, or nowhere when
 /// embedded), then counts it per channel, measures its feed-to-enriched latency in milliseconds and
 /// remembers which expiries each product's chains carry (for the live display).
-class enriched_meter {
+class enriched_meter final : public message_sink {
  public:
   /// `forward` may be null; it and `times` must outlive the meter.
   enriched_meter(const enricher_names& names, const schedule& times, message_sink* forward);
 
-  void on_publish(std::string_view channel, std::string_view payload);
+  void publish(std::string_view channel, std::string_view payload) override;
+  void publish_many(std::span<const outbound_message> messages) override;
 
   /// Messages published on the enriched channel of a kind (quotes: 0 unless the engine publishes them).
   [[nodiscard]] std::uint64_t published(message_kind kind) const noexcept {
@@ -82,6 +84,8 @@ class enriched_meter {
   [[nodiscard]] bool publishes(message_kind kind) const noexcept { return !channels_[index_of(kind)].empty(); }
 
  private:
+  void measure(std::string_view channel, std::string_view payload, steady::time_point seen);
+
   std::array<std::string, kind_count> channels_;
   const schedule& times_;
   message_sink* forward_;
@@ -105,6 +109,7 @@ class counting_store final : public document_store {
  public:
   counting_store(document_store& inner, bool track_identities) : inner_(inner), track_(track_identities) {}
   [[nodiscard]] insert_outcome insert(const stored_document& document) override;
+  [[nodiscard]] std::vector<insert_outcome> insert_many(std::span<const stored_document> documents) override;
   [[nodiscard]] port_health health() const override { return inner_.health(); }
 
   [[nodiscard]] std::uint64_t inserted(message_kind kind) const noexcept {
@@ -120,6 +125,8 @@ class counting_store final : public document_store {
   }
 
  private:
+  void count(const stored_document& document, insert_outcome outcome);
+
   document_store& inner_;
   bool track_;
   std::array<std::atomic<std::uint64_t>, kind_count> inserted_{}, repeated_{}, preexisting_{};
@@ -140,6 +147,10 @@ class prefixed_claims final : public idempotency_store {
     return inner_.complete(prefixed(key), token, ttl);
   }
   bool release(std::string_view key, claim_token token) override { return inner_.release(prefixed(key), token); }
+  [[nodiscard]] std::vector<claim_result> claim_many(std::span<const std::string_view> keys,
+                                                     std::chrono::nanoseconds lease) override;
+  [[nodiscard]] std::vector<bool> complete_many(std::span<const held_claim> claims,
+                                                std::chrono::nanoseconds ttl) override;
 
  private:
   [[nodiscard]] std::string prefixed(std::string_view key) const {

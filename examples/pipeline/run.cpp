@@ -24,6 +24,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -266,8 +267,12 @@ int run_pipeline(const run_options& o) {
   ports.source = &bus;
   message_sink* enriched_forward = nullptr;
   std::string mode = "embedded";
-  std::function<void(message_kind, std::string&&)> publish_feed = [&bus](message_kind kind, std::string&& payload) {
-    if (!bus.push(kind, std::move(payload))) throw std::runtime_error("the in-memory bus is closed");
+  // The feed hands the bus what is due in batches (one round trip each through Redis); a batch that
+  // fails is sent again whole, so it must not be consumed by a failed attempt.
+  std::function<void(std::span<feed_message>)> publish_feed = [&bus](std::span<feed_message> batch) {
+    for (feed_message& m : batch) {
+      if (!bus.push(m.kind, std::move(m.payload))) throw std::runtime_error("the in-memory bus is closed");
+    }
   };
 
 #ifdef OPTARO_PIPELINE_WITH_REDIS
@@ -319,8 +324,13 @@ int run_pipeline(const run_options& o) {
     ports.dead_letters = redis_dead_letters.get();
     enriched_forward = redis_enriched.get();
     message_sink* out = feed_sink.get();
-    publish_feed = [out](message_kind kind, std::string&& payload) {
-      out->publish("market:" + std::string{to_string(kind)}, payload);
+    publish_feed = [out](std::span<feed_message> batch) {
+      static const std::array<std::string, kind_count> channels{"market:underlying", "market:option_quote",
+                                                                "market:option_chain"};
+      std::vector<outbound_message> messages;
+      messages.reserve(batch.size());
+      for (const feed_message& m : batch) messages.push_back({channels[index_of(m.kind)], m.payload});
+      out->publish_many(messages);
     };
     mode = std::string{"redis "} + (o.streams ? "streams " : "pubsub ") + redis_options.address.redacted();
   }
@@ -376,8 +386,7 @@ int run_pipeline(const run_options& o) {
   const steady::time_point t0 = steady::now() + 200ms;
   schedule times{t0, feed_settings.start, o.speed, paced};
   enriched_meter meter{config.names, times, enriched_forward};
-  callback_sink sink{[&meter](std::string_view channel, std::string_view payload) { meter.on_publish(channel, payload); }};
-  ports.sink = &sink;
+  ports.sink = &meter;
 
   enricher engine{ports, config};
   engine.start();
@@ -424,14 +433,37 @@ int run_pipeline(const run_options& o) {
   steady::time_point feed_stopped_at = feed_end;
 
   std::thread producer{[&] {
+    constexpr std::size_t feed_batch = 64;
+    std::vector<feed_message> pending;
+    std::vector<bool> pending_poisoned;
+    const auto flush = [&] {
+      if (pending.empty()) return;
+      while (true) {
+        try {
+          publish_feed(pending);
+          break;
+        } catch (const retryable_error&) {
+          // A bus that is briefly away (Redis restarting): the feed waits, as a feed handler would.
+          if (interrupts.load(std::memory_order_relaxed) > 1) throw;
+          publish_retries.fetch_add(1, std::memory_order_relaxed);
+          std::this_thread::sleep_for(100ms);
+        }
+      }
+      for (std::size_t i = 0; i < pending.size(); ++i) {
+        if (!pending_poisoned[i]) sent[index_of(pending[i].kind)].fetch_add(1, std::memory_order_relaxed);
+      }
+      pending.clear();
+      pending_poisoned.clear();
+    };
     try {
-      // Every generated message is sent (produced() counts it): the loop checks the end after a send.
+      // Every generated message is sent (produced() counts it): the loop checks the end after taking one.
       std::uint64_t emitted = 0;
       while (true) {
         feed_message m = generator.next();
         const bool poisoned = poison.apply(m);
         if (paced) {
           const steady::time_point due = times.due(m.event_time);
+          if (steady::now() < due) flush();  // what is due goes out before the feed waits
           while (!interrupted()) {
             const steady::time_point now = steady::now();
             if (now >= due) break;
@@ -440,22 +472,13 @@ int run_pipeline(const run_options& o) {
         } else {
           times.record(m.event_time, steady::now());
         }
-        const std::size_t k = index_of(m.kind);
-        while (true) {
-          try {
-            publish_feed(m.kind, std::move(m.payload));
-            break;
-          } catch (const retryable_error&) {
-            // A bus that is briefly away (Redis restarting): the feed waits, as a feed handler would.
-            if (interrupts.load(std::memory_order_relaxed) > 1) throw;
-            publish_retries.fetch_add(1, std::memory_order_relaxed);
-            std::this_thread::sleep_for(100ms);
-          }
-        }
-        if (!poisoned) sent[k].fetch_add(1, std::memory_order_relaxed);
+        pending.push_back(std::move(m));
+        pending_poisoned.push_back(poisoned);
+        if (pending.size() >= feed_batch) flush();
         if (interrupted() || steady::now() >= feed_end) break;
         if (o.message_limit > 0 && ++emitted >= o.message_limit) break;
       }
+      flush();
     } catch (const std::exception& e) {
       feed_error = e.what();
     }
@@ -538,8 +561,19 @@ int run_pipeline(const run_options& o) {
       next_frame += 1s;
     }
   }
-  if (interrupts.load(std::memory_order_relaxed) < 2 && !engine.wait_quiescent(std::chrono::milliseconds{30'000})) {
-    drain_note += (drain_note.empty() ? "" : "; ") + std::string{"the engine did not become idle within 30 s"};
+  // Retries not yet due keep messages in the engine too: wait for them within the same 30 s, or stop()
+  // turns them into shutdown dead letters (kept, replayable, but not enriched by this run).
+  const steady::time_point drain_deadline = steady::now() + 30s;
+  while (interrupts.load(std::memory_order_relaxed) < 2) {
+    if (engine.wait_quiescent(std::chrono::milliseconds{100}) && engine.stats().retries_pending == 0) break;
+    if (steady::now() >= drain_deadline) {
+      drain_note += (drain_note.empty() ? "" : "; ") + std::string{"the engine did not become idle within 30 s"};
+      break;
+    }
+    if (steady::now() >= next_frame) {
+      take_frame("draining");
+      next_frame += 1s;
+    }
   }
   engine.stop();
   const steady::time_point drained_at = steady::now();
@@ -568,7 +602,9 @@ int run_pipeline(const run_options& o) {
     stored[i] = in_store + counted.preexisting(k);
   }
 
-  std::uint64_t lost = 0, duplicated = stats.duplicates;
+  // Duplicated: stored or published more than once. A message the bus delivered again and the engine
+  // recognised as done (stats.duplicates) was not processed twice: it is shown as redelivered.
+  std::uint64_t lost = 0, duplicated = 0;
   for (const message_kind k : all_kinds) {
     const std::size_t i = index_of(k);
     std::uint64_t lost_k = produced[i] > stored[i] ? produced[i] - stored[i] : 0;
@@ -625,9 +661,10 @@ int run_pipeline(const run_options& o) {
   std::printf("  latency     feed to enriched: p50 %s ms, p99 %s ms, max %s ms  (%s messages)\n",
               fixed(std::min(latency.quantile(0.5), max_ms), 3).c_str(), fixed(std::min(latency.quantile(0.99), max_ms), 3).c_str(),
               fixed(meter.max_latency_ms(), 3).c_str(), grouped(latency.read().count).c_str());
-  std::printf("  engine      received %s, retries %s, dead letters %s, duplicates %s, late ticks %s\n",
+  std::printf("  engine      received %s, retries %s, dead letters %s, redelivered %s (skipped as done), "
+              "deferred %s, late ticks %s\n",
               grouped(stats.received).c_str(), grouped(stats.retries).c_str(), grouped(stats.dead_lettered).c_str(),
-              grouped(stats.duplicates).c_str(), grouped(stats.late_ticks).c_str());
+              grouped(stats.duplicates).c_str(), grouped(stats.deferred).c_str(), grouped(stats.late_ticks).c_str());
   if (sent_counts != produced) {
     std::printf("  note        the feed generated %s but sent %s\n", grouped(sum(produced)).c_str(),
                 grouped(sum(sent_counts)).c_str());

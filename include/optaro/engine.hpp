@@ -64,6 +64,10 @@ struct enricher_config {
   std::size_t workers = 2;           ///< >= 1
   std::size_t queue_capacity = 1024;  ///< per worker, >= 1; the dispatcher waits while a queue is full
   std::size_t receive_batch = 64;    ///< deliveries asked of the source at a time, >= 1
+  /// Messages a worker takes from its queue at a time, >= 1: it runs each stage for all of them before
+  /// the next, so that a port's batch operation (a Redis pipeline, an insert_many) serves them with
+  /// one round trip. It never waits to fill a batch: under a light load a batch is one message.
+  std::size_t worker_batch = 64;
   retry_policy retry{};
   std::uint64_t random_seed = 0;  ///< for jitter and trace ids; 0 draws one from std::random_device
   /// How long a claim protects a message being processed: longer than the whole retry schedule (35 s

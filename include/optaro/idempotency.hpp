@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,12 @@ struct claim_result {
   bool took_over_expired_lease = false;  ///< claimed from a holder whose lease lapsed (crash or stall)
 };
 
+/// A key and the token of its claim.
+struct held_claim {
+  std::string_view key;
+  claim_token token;
+};
+
 /// The port. Implementations are safe to use from many threads (and, for shared stores such as
 /// Redis, from many processes). Keys are the MESSAGES.md `processed:{kind}:{p}:{id}` strings.
 /// A claim is live while now < claimed_at + lease; a completed key while now < completed_at + ttl.
@@ -62,6 +69,14 @@ class idempotency_store {
   /// Gives a claim back after a failed attempt, so that a retry can claim it at once. False (and no
   /// change) when `token` is not the live holder's.
   virtual bool release(std::string_view key, claim_token token) = 0;
+
+  /// claim() of many keys, results in key order (one round trip where the store allows; each claim is
+  /// still atomic on its own). By default one by one. On a failure, claims made before it stay held
+  /// until their lease runs out.
+  [[nodiscard]] virtual std::vector<claim_result> claim_many(std::span<const std::string_view> keys,
+                                                             std::chrono::nanoseconds lease);
+  /// complete() of many claims, results in order; by default one by one.
+  [[nodiscard]] virtual std::vector<bool> complete_many(std::span<const held_claim> claims, std::chrono::nanoseconds ttl);
 };
 
 /// The MESSAGES.md key `processed:{kind}:{product}:{id}`. std::invalid_argument for an empty part.

@@ -70,9 +70,17 @@ class message_source {
   /// Called once a delivery is fully handled: written to the store (or found to be a duplicate, or
   /// dead-lettered). A source with at-least-once delivery redelivers what is never acknowledged.
   virtual void acknowledge(const delivery& handled) = 0;
+  /// acknowledge() of many deliveries (one round trip where the source allows); by default one by one.
+  virtual void acknowledge_many(std::span<const delivery* const> handled);
   /// Wakes a blocked receive and makes every later receive return 0 (the engine's shutdown).
   virtual void close() = 0;
   [[nodiscard]] virtual port_health health() const { return {}; }
+};
+
+/// One message for a sink.
+struct outbound_message {
+  std::string_view channel;
+  std::string_view payload;
 };
 
 /// Where enriched messages go (the enriched:* channels).
@@ -86,6 +94,9 @@ class message_sink {
   virtual ~message_sink() = default;
 
   virtual void publish(std::string_view channel, std::string_view payload) = 0;
+  /// publish() of many messages, in order (one round trip where the sink allows); by default one by one.
+  /// A failure may come after some were published: a retry publishes those again (at least once).
+  virtual void publish_many(std::span<const outbound_message> messages);
   [[nodiscard]] virtual port_health health() const { return {}; }
 };
 
@@ -119,6 +130,9 @@ class document_store {
   virtual ~document_store() = default;
 
   [[nodiscard]] virtual insert_outcome insert(const stored_document& document) = 0;
+  /// insert() of many documents, outcomes in order (one round trip where the store allows); by default
+  /// one by one. A failure may come after some were inserted: a retry finds those as duplicates.
+  [[nodiscard]] virtual std::vector<insert_outcome> insert_many(std::span<const stored_document> documents);
   [[nodiscard]] virtual port_health health() const { return {}; }
 };
 

@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "hiredis_reply.hpp"
@@ -482,9 +483,22 @@ struct connection::impl {
     last_error_permanent = false;
   }
 
+  // A server that closed an idle connection (a restart, a client timeout) left an end of file to read:
+  // the connection is replaced before a command is sent on it, instead of failing that command (and the
+  // batch of messages it served). Data waiting to be read (a subscriber's messages) is not a close.
+  [[nodiscard]] bool peer_closed() const noexcept {
+    pollfd ready{};
+    ready.fd = context->fd;
+    ready.events = POLLIN;
+    if (::poll(&ready, 1, 0) <= 0) return false;
+    char byte = 0;
+    const ssize_t n = ::recv(context->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  }
+
   // The context, connecting first when there is none (unless the backoff has not elapsed).
   redisContext* ensure(std::string_view what) {
-    if (usable()) return context;
+    if (usable() && !peer_closed()) return context;
     drop();
     const auto now = steady_clock::now();
     if (now < next_attempt) {

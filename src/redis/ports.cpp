@@ -50,11 +50,29 @@ void pubsub_sink::publish(std::string_view channel, std::string_view payload) {
   c->command({"PUBLISH", channel, payload});
 }
 
+void pubsub_sink::publish_many(std::span<const outbound_message> messages) {
+  std::vector<std::vector<std::string_view>> commands;
+  commands.reserve(messages.size());
+  for (const outbound_message& m : messages) commands.push_back({"PUBLISH", m.channel, m.payload});
+  auto c = pool_.acquire();
+  for (const reply& r : c->pipeline(commands)) detail::checked("redis pubsub_sink", r);
+}
+
 port_health pubsub_sink::health() const { return pool_.health(); }
 
 void stream_sink::publish(std::string_view stream, std::string_view payload) {
   auto c = pool_.acquire();
   c->command({"XADD", stream, "MAXLEN", "~", max_length_, "*", "payload", payload});
+}
+
+void stream_sink::publish_many(std::span<const outbound_message> messages) {
+  std::vector<std::vector<std::string_view>> commands;
+  commands.reserve(messages.size());
+  for (const outbound_message& m : messages) {
+    commands.push_back({"XADD", m.channel, "MAXLEN", "~", max_length_, "*", "payload", m.payload});
+  }
+  auto c = pool_.acquire();
+  for (const reply& r : c->pipeline(commands)) detail::checked("redis stream_sink", r);
 }
 
 port_health stream_sink::health() const { return pool_.health(); }
@@ -136,35 +154,61 @@ port_health cache::health() const { return pool_.health(); }
 
 namespace {
 
-// KEYS[1] the claim key; ARGV[1] "claimed:<token>"; ARGV[2] the lease in ms.
-// Returns 1 claimed, 2 already done, 0 held by a live claim.
+// Each script takes many keys at once (one call per batch instead of one per message: a script call
+// costs the server more than the few commands it runs): KEYS are claim keys, ARGV[i] belongs to
+// KEYS[i] ("claimed:<token>"), and the last ARGV, where there is one, is a time in ms. Each returns one
+// integer per key. The keys of a call must be on one server (no Redis Cluster).
+
+// 1 claimed (for the lease), 2 already done, 0 held by a live claim.
 constexpr std::string_view claim_script = R"lua(
-local v = redis.call('GET', KEYS[1])
-if not v then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+local ms = ARGV[#KEYS + 1]
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if not v then
+    redis.call('SET', key, ARGV[i], 'PX', ms)
+    out[i] = 1
+  elseif v == 'done' then
+    out[i] = 2
+  else
+    out[i] = 0
+  end
 end
-if v == 'done' then return 2 end
-return 0
+return out
 )lua";
 
-// KEYS[1] the claim key; ARGV[1] "claimed:<token>"; ARGV[2] the ttl in ms. 1 when completed.
+// 1 completed (done for the ttl), 0 not the holder's claim.
 constexpr std::string_view complete_script = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
-  return 1
+local ms = ARGV[#KEYS + 1]
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i] then
+    redis.call('SET', key, 'done', 'PX', ms)
+    out[i] = 1
+  else
+    out[i] = 0
+  end
 end
-return 0
+return out
 )lua";
 
-// KEYS[1] the claim key; ARGV[1] "claimed:<token>". 1 when released.
+// 1 released, 0 not the holder's claim.
 constexpr std::string_view release_script = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i] then
+    redis.call('DEL', key)
+    out[i] = 1
+  else
+    out[i] = 0
+  end
 end
-return 0
+return out
 )lua";
+
+// Keys per script call: a script blocks the server while it runs, so a huge batch is cut in pieces
+// (pipelined: still one round trip).
+constexpr std::size_t keys_per_call = 256;
 
 std::string claim_value(claim_token token) { return "claimed:" + std::to_string(token.value); }
 
@@ -227,8 +271,11 @@ struct idempotency_store::impl {
     return claim_token{value};
   }
 
-  // Runs scripts[which] with one key and its arguments; returns the script's integer.
-  std::int64_t run(std::size_t which, std::string_view key, std::initializer_list<std::string_view> arguments) {
+  // Runs scripts[which] on keys[i] with values[i] (and `time_ms` last, when not empty), in pieces of
+  // keys_per_call pipelined: one round trip. Returns the script's integer for each key. A piece answered
+  // NOSCRIPT did not run: it is sent again with EVAL, which also reloads the script.
+  std::vector<std::int64_t> run(std::size_t which, std::span<const std::string_view> keys,
+                                std::span<const std::string> values, std::string_view time_ms) {
     script& s = scripts.at(which);
     auto c = pool.acquire();
     std::string sha;
@@ -243,17 +290,49 @@ struct idempotency_store::impl {
       const std::scoped_lock lock{mutex};
       s.sha = sha;
     }
-    std::vector<std::string_view> args{"EVALSHA", sha, "1", key};
-    args.insert(args.end(), arguments.begin(), arguments.end());
-    reply r = detail::call(*c, args);
-    if (detail::has_error_code(r, "NOSCRIPT")) {
-      args[0] = "EVAL";
-      args[1] = s.text;
-      r = detail::call(*c, args);
+    std::vector<std::string> counts;
+    for (std::size_t from = 0; from < keys.size(); from += keys_per_call) {
+      counts.push_back(std::to_string(std::min(keys_per_call, keys.size() - from)));
     }
-    detail::checked("redis idempotency_store", r);
-    if (r.kind != reply::type::integer) throw command_error("redis idempotency_store: script returned no integer");
-    return r.integer;
+    const auto commands_for = [&](std::string_view verb, std::string_view body, std::span<const std::size_t> pieces) {
+      std::vector<std::vector<std::string_view>> commands;
+      for (const std::size_t piece : pieces) {
+        const std::size_t from = piece * keys_per_call;
+        const std::size_t to = std::min(keys.size(), from + keys_per_call);
+        std::vector<std::string_view> args{verb, body, counts[piece]};
+        args.insert(args.end(), keys.begin() + static_cast<std::ptrdiff_t>(from), keys.begin() + static_cast<std::ptrdiff_t>(to));
+        args.insert(args.end(), values.begin() + static_cast<std::ptrdiff_t>(from), values.begin() + static_cast<std::ptrdiff_t>(to));
+        if (!time_ms.empty()) args.push_back(time_ms);
+        commands.push_back(std::move(args));
+      }
+      return commands;
+    };
+    std::vector<std::size_t> pieces(counts.size());
+    for (std::size_t i = 0; i < pieces.size(); ++i) pieces[i] = i;
+    std::vector<reply> replies = c->pipeline(commands_for("EVALSHA", sha, pieces));
+    std::vector<std::size_t> unloaded;
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      if (detail::has_error_code(replies[i], "NOSCRIPT")) unloaded.push_back(i);
+    }
+    if (!unloaded.empty()) {
+      std::vector<reply> again = c->pipeline(commands_for("EVAL", s.text, unloaded));
+      for (std::size_t j = 0; j < unloaded.size(); ++j) replies[unloaded[j]] = std::move(again[j]);
+    }
+    std::vector<std::int64_t> results;
+    results.reserve(keys.size());
+    for (std::size_t piece = 0; piece < replies.size(); ++piece) {
+      const reply& r = replies[piece];
+      detail::checked("redis idempotency_store", r);
+      const std::size_t expected = std::min(keys_per_call, keys.size() - piece * keys_per_call);
+      if (r.kind != reply::type::array || r.elements.size() != expected) {
+        throw command_error("redis idempotency_store: the script returned no array of " + std::to_string(expected));
+      }
+      for (const reply& e : r.elements) {
+        if (e.kind != reply::type::integer) throw command_error("redis idempotency_store: the script returned no integer");
+        results.push_back(e.integer);
+      }
+    }
+    return results;
   }
 };
 
@@ -262,33 +341,72 @@ idempotency_store::idempotency_store(connection_pool& pool, std::uint64_t token_
 
 idempotency_store::~idempotency_store() = default;
 
-claim_result idempotency_store::claim(std::string_view key, nanoseconds lease) {
-  require_key(key, "claim");
-  require_positive(lease, "claim", "lease");
-  const claim_token token = impl_->new_token();
-  const std::string value = claim_value(token);
-  const std::string ms = detail::milliseconds_text(lease);
-  switch (impl_->run(0, key, {value, ms})) {
+namespace {
+
+claim_result claim_from_script(std::int64_t result, claim_token token) {
+  switch (result) {
     case 1: return claim_result{claim_outcome::claimed, token, false};
     case 2: return claim_result{claim_outcome::already_done, {}, false};
     default: return claim_result{claim_outcome::in_flight, {}, false};
   }
 }
 
+}  // namespace
+
+claim_result idempotency_store::claim(std::string_view key, nanoseconds lease) {
+  return claim_many(std::span{&key, 1}, lease).front();
+}
+
+std::vector<claim_result> idempotency_store::claim_many(std::span<const std::string_view> keys, nanoseconds lease) {
+  for (const std::string_view key : keys) require_key(key, "claim");
+  require_positive(lease, "claim", "lease");
+  if (keys.empty()) return {};
+  const std::string ms = detail::milliseconds_text(lease);
+  std::vector<claim_token> tokens;
+  std::vector<std::string> values;
+  tokens.reserve(keys.size());
+  values.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    tokens.push_back(impl_->new_token());
+    values.push_back(claim_value(tokens.back()));
+  }
+  const std::vector<std::int64_t> results = impl_->run(0, keys, values, ms);
+  std::vector<claim_result> claims;
+  claims.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) claims.push_back(claim_from_script(results[i], tokens[i]));
+  return claims;
+}
+
 bool idempotency_store::complete(std::string_view key, claim_token token, nanoseconds ttl) {
-  require_key(key, "complete");
+  const held_claim claim{key, token};
+  return complete_many(std::span{&claim, 1}, ttl).front();
+}
+
+std::vector<bool> idempotency_store::complete_many(std::span<const held_claim> claims, nanoseconds ttl) {
+  for (const held_claim& claim : claims) require_key(claim.key, "complete");
   require_positive(ttl, "complete", "ttl");
-  if (token == claim_token{}) return false;  // zero is "no claim": it holds nothing
-  const std::string value = claim_value(token);
   const std::string ms = detail::milliseconds_text(ttl);
-  return impl_->run(1, key, {value, ms}) == 1;
+  std::vector<bool> completed(claims.size(), false);
+  std::vector<std::size_t> held;  // zero is "no claim": it holds nothing, and is not sent
+  std::vector<std::string_view> keys;
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < claims.size(); ++i) {
+    if (claims[i].token == claim_token{}) continue;
+    held.push_back(i);
+    keys.push_back(claims[i].key);
+    values.push_back(claim_value(claims[i].token));
+  }
+  if (held.empty()) return completed;
+  const std::vector<std::int64_t> results = impl_->run(1, keys, values, ms);
+  for (std::size_t j = 0; j < held.size(); ++j) completed[held[j]] = results[j] == 1;
+  return completed;
 }
 
 bool idempotency_store::release(std::string_view key, claim_token token) {
   require_key(key, "release");
   if (token == claim_token{}) return false;
   const std::string value = claim_value(token);
-  return impl_->run(2, key, {value}) == 1;
+  return impl_->run(2, std::span{&key, 1}, std::span{&value, 1}, {}).front() == 1;
 }
 
 // ---- dead-letter queue -----------------------------------------------------------------------------

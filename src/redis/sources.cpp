@@ -245,6 +245,7 @@ struct stream_source::impl {
   steady::time_point next_claim{};  // the first receive claims at once: a restarted worker's own leftovers
   std::array<std::string, 3> cursors{"0-0", "0-0", "0-0"};
   std::deque<delivery> buffered;  // read from Redis (so pending for us) but beyond the caller's max
+  std::uint64_t connects_seen = 0;  // the reader's connects() when it last read its own pending entries
 
   impl(connection_options options, stream_options s, optaro::dead_letter_queue& letters)
       : reader(reader_options(options)),
@@ -413,6 +414,37 @@ struct stream_source::impl {
     return true;
   }
 
+  // Entries handed to this consumer whose XREADGROUP reply was lost with a broken connection stay
+  // pending for it, where only XAUTOCLAIM would find them, after claim_idle. So after every (re)connect
+  // of the reader, its own pending entries are read again (XREADGROUP from id 0). Those still in work
+  // come back too: the engine's idempotency claims keep them from being processed twice.
+  void reread_own_pending() {
+    if (reader.connects() == connects_seen) return;
+    for (std::size_t i = 0; i < all_kinds.size(); ++i) {
+      std::string after = "0";
+      while (true) {
+        reply r = detail::call(reader, {"XREADGROUP", "GROUP", settings.group, consumer, "COUNT", claim_count,
+                                        "STREAMS", stream(i), after});
+        if (lost_group(r)) return;
+        detail::checked("redis stream XREADGROUP (own pending)", r);
+        if (r.kind != reply::type::array || r.elements.empty() || r.elements[0].elements.size() < 2) break;
+        std::vector<reply>& entries = r.elements[0].elements[1].elements;
+        if (entries.empty()) break;
+        after = entries.back().elements.empty() ? after : entries.back().elements[0].text;
+        for (reply& entry : entries) {
+          if (entry.elements.empty()) continue;
+          const std::string& id = entry.elements[0].text;
+          const bool held = std::any_of(buffered.begin(), buffered.end(), [&](const delivery& d) {
+            return d.receipt == id && d.kind == all_kinds.at(i);
+          });
+          if (!held) accept(i, entry);
+        }
+        if (after == "0") break;
+      }
+    }
+    connects_seen = reader.connects();
+  }
+
   std::size_t take(std::vector<delivery>& out, std::size_t max, std::size_t n) {
     while (n < max && !buffered.empty()) {
       out.push_back(std::move(buffered.front()));
@@ -428,6 +460,7 @@ struct stream_source::impl {
     std::size_t n = take(out, max, 0);
     if (n == max) return n;
     ensure_groups();
+    reread_own_pending();
     claim_abandoned();
     n = take(out, max, n);
     if (n > 0) return n;
@@ -436,6 +469,7 @@ struct stream_source::impl {
       if (!groups_ready) {
         ensure_groups();  // lost and made again: read at once
       }
+      reread_own_pending();
       const milliseconds block = std::min(remaining(deadline), max_block);
       if (!read_new(max - n, block)) return 0;
       n = take(out, max, n);
@@ -469,6 +503,24 @@ void stream_source::acknowledge(const delivery& handled) {
   const std::string& key = name_of(impl_->settings.streams, handled.kind);
   auto c = impl_->acks.acquire();
   c->command({"XACK", key, impl_->settings.group, handled.receipt});
+}
+
+void stream_source::acknowledge_many(std::span<const delivery* const> handled) {
+  // One XACK per stream, in the order the streams first appear.
+  std::vector<std::vector<std::string_view>> commands;
+  std::vector<message_kind> kinds;
+  for (const delivery* d : handled) {
+    if (d->receipt.empty()) continue;
+    std::size_t at = static_cast<std::size_t>(std::find(kinds.begin(), kinds.end(), d->kind) - kinds.begin());
+    if (at == kinds.size()) {
+      kinds.push_back(d->kind);
+      commands.push_back({"XACK", name_of(impl_->settings.streams, d->kind), impl_->settings.group});
+    }
+    commands[at].push_back(d->receipt);
+  }
+  if (commands.empty()) return;
+  auto c = impl_->acks.acquire();
+  for (const reply& r : c->pipeline(commands)) detail::checked("redis stream_source: XACK", r);
 }
 
 void stream_source::close() { impl_->closed.store(true, std::memory_order_release); }

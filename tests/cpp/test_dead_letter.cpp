@@ -53,9 +53,10 @@ TEST(DeadLetterNames, KindsAndReasonsRoundTrip) {
     EXPECT_EQ(optaro::parse_message_kind(optaro::to_string(kind)), kind);
   }
   for (const auto reason : {dead_letter_reason::invalid_message, dead_letter_reason::retries_exhausted,
-                            dead_letter_reason::processing_failed}) {
+                            dead_letter_reason::processing_failed, dead_letter_reason::shutdown}) {
     EXPECT_EQ(optaro::parse_dead_letter_reason(optaro::to_string(reason)), reason);
   }
+  EXPECT_EQ(optaro::to_string(dead_letter_reason::shutdown), "shutdown");
   EXPECT_EQ(optaro::to_string(message_kind::option_quote), "option_quote");
   EXPECT_EQ(optaro::to_string(dead_letter_reason::retries_exhausted), "retries_exhausted");
   EXPECT_EQ(optaro::parse_message_kind("Option_Chain"), std::nullopt);

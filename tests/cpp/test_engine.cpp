@@ -6,6 +6,9 @@
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -464,12 +467,123 @@ class gate_sink final : public optaro::message_sink {
   int waiting_ = 0, published_ = 0;
 };
 
+// ---- batches: a worker runs each stage for every message it took at once --------------------------------
+
+/// A store that counts insert_many calls and can refuse one id for good (a permanent failure).
+class batch_counting_store final : public optaro::document_store {
+ public:
+  explicit batch_counting_store(optaro::document_store& inner) : inner_(inner) {}
+  optaro::insert_outcome insert(const optaro::stored_document& d) override {
+    if (d.id == refused_id) throw std::runtime_error("document " + refused_id + " rejected");
+    return inner_.insert(d);
+  }
+  std::vector<optaro::insert_outcome> insert_many(std::span<const optaro::stored_document> documents) override {
+    batch_sizes.push_back(documents.size());
+    return optaro::document_store::insert_many(documents);  // one by one through insert()
+  }
+  std::string refused_id;
+  std::vector<std::size_t> batch_sizes;  // only the engine's worker thread writes it
+
+ private:
+  optaro::document_store& inner_;
+};
+
+/// A rig whose engine is built over `store` with one worker, the messages submitted before it starts,
+/// so that the worker takes them as one batch.
+struct batch_rig {
+  explicit batch_rig(const std::vector<optaro::delivery>& messages) : counting{r.store} {
+    optaro::enricher_config config = rig::defaults();
+    config.workers = 1;
+    config.worker_batch = 64;
+    optaro::enricher_ports p = r.memory.ports();
+    p.store = &counting;
+    engine = std::make_unique<optaro::enricher>(p, config);
+    for (const optaro::delivery& m : messages) EXPECT_TRUE(engine->submit(m));
+  }
+  void run() {
+    engine->start();
+    ASSERT_TRUE(engine->wait_quiescent(10s));
+  }
+  rig r;
+  batch_counting_store counting;
+  std::unique_ptr<optaro::enricher> engine;
+};
+
+std::vector<optaro::delivery> nifty_ticks(int count) {
+  std::vector<optaro::delivery> out;
+  for (int i = 0; i < count; ++i) out.push_back(message(message_kind::underlying, tick_json("NIFTY", i, 100 + i, 1, t0 + i)));
+  return out;
+}
+
+TEST(EngineBatches, AWorkerStoresABatchWithOneCallAndEveryMessageOnce) {
+  batch_rig b{nifty_ticks(40)};
+  b.counting.refused_id = "none";
+  b.run();
+  EXPECT_EQ(b.counting.batch_sizes, std::vector<std::size_t>{40});
+  EXPECT_EQ(b.r.store.size(message_kind::underlying), 40u);
+  EXPECT_EQ(b.r.sink.count("enriched:underlying"), 40u);
+  EXPECT_EQ(b.engine->stats().enriched, 40u);
+}
+
+TEST(EngineBatches, APermanentFailureInABatchDeadLettersOnlyItsOwnMessage) {
+  batch_rig b{nifty_ticks(40)};
+  b.counting.refused_id = "17";
+  b.run();
+  // The batch call failed at id 17 after storing 0..16; each message then had its own attempt.
+  EXPECT_EQ(b.r.store.size(message_kind::underlying), 39u);
+  EXPECT_EQ(b.r.sink.count("enriched:underlying"), 39u);
+  ASSERT_EQ(b.r.dead_letters.size(), 1u);
+  const optaro::dead_letter d = b.r.dead_letters.list(0, 1).front();
+  EXPECT_EQ(d.id, "17");
+  EXPECT_EQ(d.reason, optaro::dead_letter_reason::processing_failed);
+  EXPECT_EQ(d.error, "document 17 rejected");
+  EXPECT_EQ(b.engine->stats().enriched, 39u);
+}
+
+TEST(EngineBatches, ARetryableFailureRetriesEveryMessageOfTheBatchAtTheFailedStage) {
+  batch_rig b{nifty_ticks(10)};
+  b.r.store.set_available(false);
+  b.run();
+  EXPECT_EQ(b.engine->stats().retries_pending, 10u);
+  EXPECT_EQ(b.r.sink.count("enriched:underlying"), 0u);
+  b.r.store.set_available(true);
+  b.r.clock.advance(60s);
+  ASSERT_TRUE(b.engine->wait_quiescent(10s));
+  EXPECT_EQ(b.r.store.size(message_kind::underlying), 10u);
+  EXPECT_EQ(b.r.sink.count("enriched:underlying"), 10u);
+  EXPECT_EQ(b.engine->stats().retries, 10u);
+  EXPECT_EQ(b.engine->stats().enriched, 10u);
+  EXPECT_EQ(b.r.dead_letters.size(), 0u);
+}
+
+TEST(EngineBatches, TheSameMessageTwiceInOneBatchIsProcessedOnceThenSeenAsADuplicate) {
+  std::vector<optaro::delivery> messages = nifty_ticks(5);
+  messages.push_back(messages[2]);  // a producer's retry, in the same batch as the original
+  batch_rig b{messages};
+  b.run();
+  EXPECT_EQ(b.r.store.size(message_kind::underlying), 5u);
+  EXPECT_EQ(b.r.sink.count("enriched:underlying"), 5u);
+  EXPECT_EQ(b.engine->stats().duplicates, 1u);
+  EXPECT_EQ(b.engine->stats().deferred, 0u);
+}
+
+TEST(EngineBatches, TheCacheKeepsTheNewestTickWhenABatchHoldsThemOutOfOrder) {
+  batch_rig b{{message(message_kind::underlying, tick_json("NIFTY", 2, 102, 1, t0 + 2'000'000'000)),
+               message(message_kind::underlying, tick_json("NIFTY", 1, 101, 1, t0 + 1'000'000'000))}};
+  b.run();
+  const std::optional<std::string> latest = b.r.cache.get("latest:underlying:NIFTY");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(nlohmann::json::parse(*latest).at("tick_id"), 2);
+  EXPECT_EQ(b.r.store.size(message_kind::underlying), 2u);
+}
+
 TEST(Engine, BackpressureBlocksTheProducerAndShutdownLosesNothing) {
   rig r;
   gate_sink gate;
   optaro::enricher_config config = rig::defaults();
   config.workers = 1;
   config.queue_capacity = 2;
+  config.worker_batch = 1;  // in flight: exactly one message (a batch would hold up to worker_batch)
   optaro::enricher engine{r.ports_with(gate), config};
   engine.start();
   std::atomic<int> submitted{0};

@@ -78,7 +78,8 @@ def decode(data, pos=0):
 
 class Client:
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        # FerretDB on SQLite scans for these counts: seconds per thousand large documents on a busy machine.
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=180)
         self.request = 0
 
     def _read(self, n):

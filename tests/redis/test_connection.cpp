@@ -535,6 +535,22 @@ TEST_F(RedisConnection, PipelineReturnsErrorsAsValues) {
   EXPECT_EQ(c.connects(), 1U);
 }
 
+TEST_F(RedisConnection, AConnectionTheServerClosedWhileIdleIsReplacedBeforeTheNextCommand) {
+  connection c(options_);
+  const std::int64_t id = c.command({"CLIENT", "ID"}).integer;
+  connection killer(options_);
+  ASSERT_EQ(killer.command({"CLIENT", "KILL", "ID", std::to_string(id)}), integer(1));
+  // Nothing failed: the closed connection was noticed before the command went out on it.
+  EXPECT_EQ(c.command({"PING"}), status("PONG"));
+  EXPECT_EQ(c.connects(), 2U);
+  EXPECT_NE(c.command({"CLIENT", "ID"}).integer, id);
+  const std::int64_t second = c.command({"CLIENT", "ID"}).integer;
+  ASSERT_EQ(killer.command({"CLIENT", "KILL", "ID", std::to_string(second)}), integer(1));
+  const std::vector<std::vector<std::string_view>> two = {{"PING"}, {"PING"}};
+  EXPECT_EQ(c.pipeline(two).size(), 2U);  // a pipeline as well
+  EXPECT_EQ(c.connects(), 3U);
+}
+
 TEST_F(RedisConnection, SelectsTheDatabase) {
   connection_options three = options_;
   three.address.db = 3;

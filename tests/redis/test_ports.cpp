@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -225,6 +226,48 @@ TEST(RedisIdempotency, ClaimCompleteAndReleaseFollowTheContract) {
   const claim_result b = store.claim(other, 10s);
   EXPECT_EQ(b.outcome, claim_outcome::claimed);
   EXPECT_NE(b.token, a.token);
+}
+
+TEST(RedisIdempotency, ManyKeysAtOnceGiveWhatOneAtATimeWould) {
+  OPTARO_REQUIRE_REDIS();
+  const std::string prefix = unique_prefix() + "processed:underlying:NIFTY:";
+  connection_pool pool{server_options()};
+  idempotency_store store{pool};
+  // 600 keys: more than one script call's 256, so the pieces and their order are exercised too.
+  std::vector<std::string> names;
+  for (int i = 0; i < 600; ++i) names.push_back(prefix + std::to_string(i));
+  const claim_result held = store.claim(names[1], 10s);  // held by another worker
+  const claim_result done = store.claim(names[2], 10s);
+  ASSERT_TRUE(store.complete(names[2], done.token, 1h));  // done earlier
+  const std::vector<std::string_view> keys(names.begin(), names.end());
+
+  const std::vector<claim_result> claims = store.claim_many(keys, 10s);
+  ASSERT_EQ(claims.size(), names.size());
+  EXPECT_EQ(claims[1].outcome, claim_outcome::in_flight);
+  EXPECT_EQ(claims[2].outcome, claim_outcome::already_done);
+  std::set<std::uint64_t> tokens;
+  for (std::size_t i = 0; i < claims.size(); ++i) {
+    if (i == 1 || i == 2) continue;
+    ASSERT_EQ(claims[i].outcome, claim_outcome::claimed) << i;
+    tokens.insert(claims[i].token.value);
+    EXPECT_EQ(run(pool, {"GET", names[i]}).text, "claimed:" + std::to_string(claims[i].token.value));
+  }
+  EXPECT_EQ(tokens.size(), names.size() - 2);  // every claim its own token
+
+  std::vector<held_claim> completions;
+  for (std::size_t i = 0; i < claims.size(); ++i) completions.push_back({names[i], claims[i].token});
+  completions[3].token = claim_token{claims[3].token.value + 1};  // not the holder's
+  const std::vector<bool> completed = store.complete_many(completions, 1h);
+  ASSERT_EQ(completed.size(), names.size());
+  EXPECT_FALSE(completed[1]);  // no token: nothing sent, nothing changed
+  EXPECT_FALSE(completed[2]);
+  EXPECT_FALSE(completed[3]);
+  EXPECT_EQ(run(pool, {"GET", names[1]}).text, "claimed:" + std::to_string(held.token.value));
+  EXPECT_EQ(run(pool, {"GET", names[3]}).text, "claimed:" + std::to_string(claims[3].token.value));
+  for (std::size_t i = 4; i < names.size(); ++i) {
+    EXPECT_TRUE(completed[i]) << i;
+    EXPECT_EQ(run(pool, {"GET", names[i]}).text, "done");
+  }
 }
 
 TEST(RedisIdempotency, ExpiredLeaseIsClaimableAgainAndTheOldTokenIsPowerless) {

@@ -81,7 +81,7 @@ class document_store final : public optaro::document_store {
   [[nodiscard]] insert_outcome insert(const stored_document& document) override;
   /// Unordered bulk insert, grouped by collection; outcomes in the order of `documents`. A retryable
   /// failure throws and the whole batch must be retried (duplicates then report as such).
-  [[nodiscard]] std::vector<insert_outcome> insert_many(std::span<const stored_document> documents);
+  [[nodiscard]] std::vector<insert_outcome> insert_many(std::span<const stored_document> documents) override;
   /// ping.
   [[nodiscard]] port_health health() const override;
 

@@ -53,6 +53,8 @@ class pubsub_sink final : public message_sink {
  public:
   explicit pubsub_sink(connection_pool& pool) : pool_(pool) {}
   void publish(std::string_view channel, std::string_view payload) override;
+  /// PUBLISHes pipelined: one round trip.
+  void publish_many(std::span<const outbound_message> messages) override;
   [[nodiscard]] port_health health() const override;
 
  private:
@@ -76,6 +78,8 @@ class stream_source final : public message_source {
   ~stream_source() override;
   std::size_t receive(std::vector<delivery>& out, std::size_t max, std::chrono::milliseconds timeout) override;
   void acknowledge(const delivery& handled) override;
+  /// One XACK per stream with every id of the batch: one round trip.
+  void acknowledge_many(std::span<const delivery* const> handled) override;
   void close() override;
   [[nodiscard]] port_health health() const override;
   [[nodiscard]] const std::string& consumer() const noexcept;
@@ -91,6 +95,8 @@ class stream_sink final : public message_sink {
   explicit stream_sink(connection_pool& pool, std::size_t max_length = 1'000'000)
       : pool_(pool), max_length_(std::to_string(max_length)) {}
   void publish(std::string_view stream, std::string_view payload) override;
+  /// XADDs pipelined: one round trip.
+  void publish_many(std::span<const outbound_message> messages) override;
   [[nodiscard]] port_health health() const override;
 
  private:
@@ -122,6 +128,12 @@ class idempotency_store final : public optaro::idempotency_store {
   [[nodiscard]] claim_result claim(std::string_view key, std::chrono::nanoseconds lease) override;
   [[nodiscard]] bool complete(std::string_view key, claim_token token, std::chrono::nanoseconds ttl) override;
   bool release(std::string_view key, claim_token token) override;
+  /// The claim script for every key, pipelined: one round trip.
+  [[nodiscard]] std::vector<claim_result> claim_many(std::span<const std::string_view> keys,
+                                                     std::chrono::nanoseconds lease) override;
+  /// The completion script for every claim, pipelined: one round trip.
+  [[nodiscard]] std::vector<bool> complete_many(std::span<const held_claim> claims,
+                                                std::chrono::nanoseconds ttl) override;
 
  private:
   struct impl;
