@@ -1,27 +1,47 @@
 #!/usr/bin/env python3
-"""optaro's Python batch functions against py_vollib_vectorized and QuantLib-Python, in one run.
+"""optaro's Python batch functions against every peer of issue 9, in one run.
 
-Not a test (it takes minutes): a measurement, as CONVENTIONS.md (Measurement) asks for it.
+Not a test (it takes minutes): a measurement, as CONVENTIONS.md (Measurement) asks for it. Tasks
+(--only) and their peers (--skip takes the peer's module name):
 
-* Inputs: the option set of the C++ benchmarks (bench/bench_inputs.hpp), rebuilt here bit for bit
-  from the same std::mt19937_64 stream and the same transforms: S = F = 100, r = q = 0, K log-uniform in [50, 200],
-  T log-uniform in [1 day, 2 years], sigma uniform in [5%, 100%], calls and puts mixed; 1M options by
-  default. The IV input is optaro's price of each option.
+* iv, price, greeks: py_vollib_vectorized (and its numba IV kernel alone), QuantLib-Python; for iv
+  also a per-option loop of scipy's brentq on a Black price from scipy.special.ndtr ("scipy") and
+  a per-option loop of py_lets_be_rational (Jäckel's Let's Be Rational, pinned 1.0.1).
+* ohlc: optaro.ohlc against pandas (Series.resample: ohlc(), volume sum, VWAP), 1-minute candles.
+* svi: optaro.fit_svi (cold and warm start) against QuantLib's SviInterpolatedSmileSection, with the
+  smiles, fitters and quality measure of bench/compare_svi.py (imported, not copied).
+
+* Option inputs: the option set of the C++ benchmarks (bench/bench_inputs.hpp), rebuilt here bit for
+  bit from the same std::mt19937_64 stream and the same transforms: S = F = 100, r = q = 0, K
+  log-uniform in [50, 200], T log-uniform in [1 day, 2 years], sigma uniform in [5%, 100%], calls and
+  puts mixed; 1M options by default. The IV input is optaro's price of each option.
+* Tick inputs (ohlc): --ticks ticks (default: as many as --options) of one NSE session (2025-01-15,
+  09:15 to 15:30 IST), numpy PCG64 with a fixed seed: sorted ns timestamps uniform over the session,
+  prices a random walk from 21500 (steps N(0, 0.5), rounded to 0.05), integer volumes in [1, 1000).
+  pandas gets them as a DataFrame on a DatetimeIndex, built outside the timing.
+* Smile inputs (svi): compare_svi.py's smiles (5 shapes x --svi-per-shape, 100 strikes, 0.2 vol-point
+  noise, its fixed seed).
 * Timing: every library and task is timed once per round, the libraries in a rotated order each
-  round; the table shows the best and the median over the rounds (wall time, one thread). Ratios are
-  peer / optaro: above 1 means optaro is faster.
-* First calls (numba compiles py_vollib_vectorized's kernels on first use) are timed separately on a
-  small slice and kept out of the rounds. By default numba compiles into a fresh cache directory, so
-  the first-call figure is a cold compile; --warm-numba-cache uses numba's normal on-disk cache.
-* QuantLib has no vectorised path for these formulas, so it runs per option in a Python loop on the
-  first --loop-options options (fewer: a loop over 1M options takes minutes).
-* Sanity: each peer's results against optaro's on the same rows (max abs difference).
+  round; the table shows the best and the median over the rounds (wall time, one thread) per unit:
+  per option, per tick (ohlc) or per smile fit (svi). Ratios are peer / optaro: above 1 means optaro
+  is faster (svi: against optaro's cold start).
+* First calls (numba compiles py_vollib_vectorized's and py_lets_be_rational's kernels on first use)
+  are timed separately on a small slice and kept out of the rounds. By default numba compiles into a
+  fresh cache directory, so the first-call figure is a cold compile; --warm-numba-cache uses numba's
+  normal on-disk cache.
+* QuantLib, scipy brentq and py_lets_be_rational have no vectorised path here, so they run per option
+  in a Python loop on the first --loop-options options (fewer: a loop over 1M options takes minutes).
+* Sanity: each peer's results against optaro's on the same rows (max abs difference); ohlc: the
+  candles aligned on their window start (pandas' empty windows dropped); svi: every fitter's RMS
+  distance to the true smile.
+* --chart PATH: a PNG (matplotlib, Agg) of the medians, one group of bars per task, log scale.
+* A peer that does not import is left out and the reason printed and kept in the JSON ("unavailable").
 
 Set-up (what bench/run.sh does):
     python3 -m venv /tmp/bench-venv
     /tmp/bench-venv/bin/pip install .                                  # optaro, from the repository root
     /tmp/bench-venv/bin/pip install -r bench/requirements-peers.txt
-    /tmp/bench-venv/bin/python bench/compare_peers.py [--json out.json]
+    /tmp/bench-venv/bin/python bench/compare_peers.py [--json out.json] [--chart out.png]
 """
 from __future__ import annotations
 
@@ -121,11 +141,12 @@ def option_set(n: int) -> dict[str, np.ndarray]:
 @dataclass
 class Case:
     library: str
-    task: str  # "iv", "price", "greeks"
-    n: int
+    task: str  # one of TASKS
+    n: int  # units per run: options, ticks (ohlc) or smile fits (svi)
     run: Callable[[], Any]
     first_call: Callable[[], Any]
     note: str = ""
+    unit: str = "option"
     times_ns: list[int] = field(default_factory=list)
     first_call_s: float = math.nan
     result: Any = None
@@ -144,8 +165,13 @@ def timed(fn: Callable[[], Any]) -> tuple[int, Any]:
     return time.perf_counter_ns() - t0, out
 
 
-TASKS = ("iv", "price", "greeks")
-TASK_TITLES = {"iv": "implied vol", "price": "price", "greeks": "Greeks"}
+TASKS = ("iv", "price", "greeks", "ohlc", "svi")
+TASK_TITLES = {"iv": "implied vol", "price": "price", "greeks": "Greeks", "ohlc": "OHLC, per tick",
+               "svi": "SVI, per fit"}
+# Peers by the module that must import; --skip takes these names.
+PEERS = ("py_vollib_vectorized", "QuantLib", "scipy", "py_lets_be_rational", "pandas")
+# brentq's bracket: wide around the inputs' 5% to 100%.
+BRENTQ_SIGMA_LOW, BRENTQ_SIGMA_HIGH = 1e-6, 10.0
 
 
 def optaro_cases(o, price, n):
@@ -249,6 +275,153 @@ def quantlib_cases(o, price, m):
     ]
 
 
+def scipy_cases(o, price, m):
+    """Implied vol as a user without a vectorised solver writes it: scipy's brentq per option."""
+    from scipy.optimize import brentq
+    from scipy.special import ndtr
+
+    rows = [
+        (1.0 if c else -1.0, k, t, math.exp(-rr * t), s0 * math.exp((rr - qq) * t), p)
+        for c, s0, k, t, rr, qq, p in zip(
+            o["is_call"][:m].tolist(), o["S"][:m].tolist(), o["K"][:m].tolist(), o["T"][:m].tolist(),
+            o["r"][:m].tolist(), o["q"][:m].tolist(), price[:m].tolist())
+    ]
+
+    def black_minus_price(sigma, theta, k, t, df, fwd, target):
+        s = sigma * math.sqrt(t)
+        d1 = math.log(fwd / k) / s + 0.5 * s
+        return df * theta * (fwd * ndtr(theta * d1) - k * ndtr(theta * (d1 - s))) - target
+
+    def iv(rows=rows):
+        out = np.empty(len(rows))
+        for i, (theta, k, t, df, fwd, p) in enumerate(rows):
+            try:
+                out[i] = brentq(black_minus_price, BRENTQ_SIGMA_LOW, BRENTQ_SIGMA_HIGH, args=(theta, k, t, df, fwd, p))
+            except ValueError:  # no sign change in the bracket: no volatility in it attains the price
+                out[i] = math.nan
+        return out
+
+    return [Case("scipy brentq loop", "iv", m, iv, lambda: iv(rows[:64]),
+                 note=f"brentq on [{BRENTQ_SIGMA_LOW:g}, {BRENTQ_SIGMA_HIGH:g}], default xtol 2e-12, Black "
+                      "price from scipy.special.ndtr")]
+
+
+def lets_be_rational_cases(o, price, m):
+    """Jäckel's Let's Be Rational, as py_lets_be_rational ships it: Python entry points calling
+    numba-jitted helpers (plain Python where numba does not import)."""
+    from py_lets_be_rational import implied_volatility_from_a_transformed_rational_guess as lbr_iv
+    from py_lets_be_rational.exceptions import VolatilityValueException
+
+    # Undiscounted price and forward, flag +-1: the function's own inputs.
+    rows = [
+        (p * math.exp(rr * t), s0 * math.exp((rr - qq) * t), k, t, 1.0 if c else -1.0)
+        for c, s0, k, t, rr, qq, p in zip(
+            o["is_call"][:m].tolist(), o["S"][:m].tolist(), o["K"][:m].tolist(), o["T"][:m].tolist(),
+            o["r"][:m].tolist(), o["q"][:m].tolist(), price[:m].tolist())
+    ]
+
+    def iv(rows=rows):
+        out = np.empty(len(rows))
+        for i, (p, fwd, k, t, theta) in enumerate(rows):
+            try:
+                out[i] = lbr_iv(p, fwd, k, t, theta)
+            except VolatilityValueException:
+                out[i] = math.nan
+        # It signals "below intrinsic" / "above maximum" with -DBL_MAX / +DBL_MAX.
+        out[np.abs(out) >= np.finfo(float).max] = math.nan
+        return out
+
+    return [Case("py_lets_be_rational loop", "iv", m, iv, lambda: iv(rows[:64]),
+                 note="implied_volatility_from_a_transformed_rational_guess per option (a Python function "
+                      "over numba-jitted helpers)")]
+
+
+# ------------------------------------------------------------------------------------------------
+# OHLC candles: ticks of one trading day, 1-minute windows.
+
+TICK_SEED = 20250115
+SESSION_START_NS = 1_736_912_700 * 1_000_000_000  # 2025-01-15T03:45:00Z, the NSE open (09:15 IST)
+SESSION_SECONDS = 22_500  # to 15:30 IST
+TICK_SIZE = 0.05
+CANDLE_SECONDS = 60
+
+
+def tick_set(n: int) -> dict[str, np.ndarray]:
+    """Sorted ns timestamps uniform over the session, a random walk from 21500 in steps of N(0, 0.5)
+    rounded to the 0.05 tick, integer volumes uniform in [1, 1000)."""
+    rng = np.random.default_rng(TICK_SEED)
+    timestamps = np.sort(rng.integers(SESSION_START_NS, SESSION_START_NS + SESSION_SECONDS * 10**9, n))
+    walk = 21500.0 + np.cumsum(rng.normal(0.0, 0.5, n))
+    return {
+        "timestamps_ns": timestamps.astype(np.int64),
+        "prices": np.round(walk / TICK_SIZE) * TICK_SIZE,
+        "volumes": rng.integers(1, 1000, n).astype(np.int64),
+    }
+
+
+def optaro_ohlc_case(ticks):
+    import optaro
+
+    t, p = ticks["timestamps_ns"], ticks["prices"]
+    v = ticks["volumes"].astype(np.float64)  # optaro takes float volumes; converted once, outside the timing
+    few = slice(0, 1000)
+    return Case("optaro", "ohlc", t.size, lambda: optaro.ohlc(t, p, v, CANDLE_SECONDS),
+                lambda: optaro.ohlc(t[few], p[few], v[few], CANDLE_SECONDS), unit="tick",
+                note="open, high, low, close, volume, VWAP and tick count per window")
+
+
+def pandas_cases(ticks):
+    import pandas as pd
+
+    # The frame a pandas user already holds (DatetimeIndex, one column per field): built outside the timing.
+    frame = pd.DataFrame({"price": ticks["prices"], "volume": ticks["volumes"]},
+                         index=pd.to_datetime(ticks["timestamps_ns"], unit="ns"))
+    rule = f"{CANDLE_SECONDS}s"
+
+    def candles(frame=frame):
+        windows = frame.resample(rule)
+        bars = windows["price"].ohlc()
+        bars["volume"] = windows["volume"].sum()
+        bars["vwap"] = (frame["price"] * frame["volume"]).resample(rule).sum() / bars["volume"]
+        return bars
+
+    return [Case("pandas resample", "ohlc", len(frame), candles, lambda: candles(frame.iloc[:1000]), unit="tick",
+                 note=f"resample('{rule}'): price.ohlc(), volume.sum(), VWAP from sum(price*volume)")]
+
+
+# ------------------------------------------------------------------------------------------------
+# SVI smile fits: the smiles, fitters and quality measure of bench/compare_svi.py.
+
+
+def compare_svi_module():
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:  # bench/ is not a package
+        sys.path.insert(0, here)
+    import compare_svi
+
+    return compare_svi
+
+
+def optaro_svi_cases(smiles):
+    svi = compare_svi_module()
+    warm = list(zip(smiles, svi.warm_starts(smiles)))
+    return [
+        Case("optaro", "svi", len(smiles), lambda: [svi.optaro_fit(s, None) for s in smiles],
+             lambda: [svi.optaro_fit(s, None) for s in smiles[:1]], unit="fit",
+             note="fit_svi, vega weights, cold start (the ratio base)"),
+        Case("optaro warm start", "svi", len(smiles), lambda: [svi.optaro_fit(s, p) for s, p in warm],
+             lambda: [svi.optaro_fit(s, p) for s, p in warm[:1]], unit="fit",
+             note="fit_svi started from the fit of the noiseless smile (a live re-fit)"),
+    ]
+
+
+def quantlib_svi_cases(smiles):
+    svi = compare_svi_module()
+    return [Case("QuantLib", "svi", len(smiles), lambda: [svi.quantlib_fit(s) for s in smiles],
+                 lambda: [svi.quantlib_fit(s) for s in smiles[:1]], unit="fit",
+                 note="SviInterpolatedSmileSection, 5 free parameters, vega weighting")]
+
+
 def max_abs_diff(a: np.ndarray, b: np.ndarray) -> tuple[float, int, int]:
     """Max |a - b| where both are finite; rows compared; rows where exactly one is NaN."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -265,8 +438,15 @@ CONDITION_LIMIT = 1e8
 
 
 def sanity(case: Case, reference: dict[str, Any], o: dict[str, np.ndarray]) -> str:
-    """A short text comparing a peer's result with optaro's on the same rows."""
+    """A short text comparing a peer's result with optaro's on the same rows (svi: every fit with the truth)."""
     m = case.n
+    if case.task == "ohlc":
+        return ohlc_sanity(case, reference["ohlc"])
+    if case.task == "svi":
+        case.sanity = reference["svi_quality"](case.result)
+        s = case.sanity
+        return (f"RMS to true smile {s['rms_vol_points_median']:.3f} vol pts median, "
+                f"{s['rms_vol_points_worst']:.3f} worst, {s['degenerate']} of {s['fits']} degenerate (> 1 vol pt)")
     if case.task == "iv":
         peer = np.asarray(case.result, dtype=float)
         ref_iv, price = reference["iv"][:m], reference["price"][:m]
@@ -309,9 +489,27 @@ def sanity(case: Case, reference: dict[str, Any], o: dict[str, np.ndarray]) -> s
     return f"max|d{name}| {worst:.1e} ({', '.join(diffs)})"
 
 
+def ohlc_sanity(case: Case, optaro_bars: dict[str, np.ndarray]) -> str:
+    """pandas' candles against optaro's, aligned on the window start; pandas' empty windows (NaN) dropped."""
+    bars = case.result.dropna(subset=["open"])
+    start_ns = bars.index.values.astype("datetime64[ns]").view(np.int64)
+    common, mine, theirs = np.intersect1d(optaro_bars["start_ns"], start_ns, return_indices=True)
+    only_one_side = int(optaro_bars["start_ns"].size + start_ns.size - 2 * common.size)
+    diffs = {name: max_abs_diff(optaro_bars[name][mine], bars[name].to_numpy(dtype=float)[theirs])[0]
+             for name in ("open", "high", "low", "close", "volume")}
+    with np.errstate(invalid="ignore"):
+        vwap_rel = np.abs(bars["vwap"].to_numpy(dtype=float)[theirs] / optaro_bars["vwap"][mine] - 1.0)
+    worst_vwap = float(np.nanmax(vwap_rel)) if vwap_rel.size else math.nan
+    case.sanity = {"max_abs_diff_vs_optaro": diffs, "max_rel_diff_vwap": worst_vwap, "windows": int(common.size),
+                   "windows_in_one_only": only_one_side}
+    return (f"{common.size} windows ({only_one_side} in one only): max|d| OHLCV "
+            f"{max(diffs.values()):.1e}, VWAP rel {worst_vwap:.1e}")
+
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "numpy": np.__version__}
-    for dist in ("optaro", "py_vollib_vectorized", "py_vollib", "py_lets_be_rational", "numba", "QuantLib"):
+    for dist in ("optaro", "py_vollib_vectorized", "py_vollib", "py_lets_be_rational", "numba", "QuantLib", "scipy",
+                 "pandas", "matplotlib"):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
@@ -330,17 +528,85 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+CHART_GROUPS = {"iv": "implied vol", "price": "price", "greeks": "Greeks", "ohlc": "OHLC candles", "svi": "SVI fit"}
+
+
+def duration(ns: float) -> str:
+    for scale, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def write_chart(path: str, cases: list[Case], tasks: list[str], machine: str, date: str, footnote: str) -> None:
+    """Horizontal bars, one group per task, the median per unit of each library on a log axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    libraries = list(dict.fromkeys(c.library for c in cases))
+    colours = {lib: plt.get_cmap("tab10")(i % 10) for i, lib in enumerate(libraries)}
+    labels, positions, heads = [], [], []
+    y = 0
+    fig_rows = []
+    for task in tasks:
+        group = [c for c in cases if c.task == task and c.times_ns]
+        if not group:
+            continue
+        base = next((c for c in group if c.library == "optaro"), None)
+        heads.append(len(labels))
+        labels.append(f"{CHART_GROUPS[task]}, per {group[0].unit}")
+        positions.append(y)
+        y += 1
+        for c in group:
+            labels.append(c.library)
+            positions.append(y)
+            fig_rows.append((y, c, base))
+            y += 1
+        y += 0.6  # a gap between groups
+
+    fig, ax = plt.subplots(figsize=(10, 0.32 * y + 1.6))
+    for row, c, base in fig_rows:
+        value = c.median()
+        ax.barh(row, value, color=colours[c.library], height=0.75)
+        ratio = ""
+        if base and c is not base:
+            times = value / base.median()
+            ratio = f"  ({times:.3g}x optaro)" if times < 100 else f"  ({times:,.0f}x optaro)"
+        ax.text(value * 1.08, row, duration(value) + ratio, va="center", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_yticks(positions, labels)
+    for i in heads:
+        ax.get_yticklabels()[i].set_fontweight("bold")
+    ax.invert_yaxis()  # first task at the top
+    lo = min(c.median() for _, c, _ in fig_rows)
+    hi = max(c.median() for _, c, _ in fig_rows)
+    ax.set_xlim(lo / 3, hi * 40)  # room for the value labels
+    ax.set_xlabel("wall time per unit, ns (median over the rounds; log scale, shorter is faster)")
+    ax.grid(axis="x", which="major", alpha=0.3)
+    ax.set_title(f"optaro and its peers, one thread\n{machine}, {date}", fontsize=10)
+    fig.text(0.01, 0.005, footnote, fontsize=7, color="0.35", va="bottom")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--options", type=int, default=1_000_000, help="options for the vectorised libraries")
-    ap.add_argument("--loop-options", type=int, default=20_000, help="options for QuantLib's per-option loop")
+    ap.add_argument("--loop-options", type=int, default=20_000,
+                    help="options for the per-option loops (QuantLib, scipy brentq, py_lets_be_rational)")
+    ap.add_argument("--ticks", type=int, help="ticks for the ohlc task (default: --options)")
+    ap.add_argument("--svi-per-shape", type=int, default=None,
+                    help="noisy smiles per shape for the svi task (default: compare_svi.py's)")
     ap.add_argument("--rounds", type=int, default=7, help="timed rounds per library and task")
     ap.add_argument("--only", nargs="*", choices=TASKS, default=list(TASKS), help="tasks to time")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["py_vollib_vectorized", "QuantLib"],
-                    help="peers to leave out")
+    ap.add_argument("--skip", nargs="*", default=[], choices=PEERS, help="peers to leave out")
     ap.add_argument("--warm-numba-cache", action="store_true",
                     help="use numba's on-disk cache (first calls then skip compilation)")
     ap.add_argument("--json", metavar="PATH", help="write every timing and the sanity figures here")
+    ap.add_argument("--chart", metavar="PATH", help="write a PNG bar chart of the medians here (needs matplotlib)")
     args = ap.parse_args(argv)
 
     if not args.warm_numba_cache:
@@ -349,12 +615,15 @@ def main(argv: list[str] | None = None) -> int:
         atexit.register(shutil.rmtree, cache_dir, ignore_errors=True)
 
     n, m = args.options, min(args.loop_options, args.options)
-    print(f"optaro peer comparison: {n:,} options (QuantLib loop: first {m:,}), {args.rounds} rounds, "
-          f"seed {SEED}", flush=True)
-    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs; {platform.platform()}", flush=True)
+    n_ticks = args.ticks or n
+    date = time.strftime("%Y-%m-%d", time.gmtime())
+    print(f"optaro peer comparison: {n:,} options (per-option loops: first {m:,}), {n_ticks:,} ticks, "
+          f"{args.rounds} rounds, seed {SEED}", flush=True)
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs; {platform.platform()}; {date}", flush=True)
 
     t0 = time.perf_counter()
     o = option_set(n)
+    ticks = tick_set(n_ticks) if "ohlc" in args.only else None
     print(f"inputs generated in {time.perf_counter() - t0:.1f} s", flush=True)
 
     try:
@@ -367,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     price = np.asarray(optaro.bs_price(S, K, T, r, q, sigma, is_call))
     iv_ref, iv_status = optaro.implied_vol(price, S, K, T, r, q, is_call, return_status=True)
     greeks_raw = {k: np.asarray(v) for k, v in optaro.bs_greeks(S, K, T, r, q, sigma, is_call).items()}
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         condition = price / (sigma * greeks_raw["vega"])
     reference = {
         "bs_price": optaro.bs_price,
@@ -386,18 +655,38 @@ def main(argv: list[str] | None = None) -> int:
     print(f"optaro IV status of the input prices: {status_counts}", flush=True)
 
     cases: list[Case] = optaro_cases(o, price, n)
+    if ticks is not None:
+        cases.append(optaro_ohlc_case(ticks))
+    smiles: list[dict[str, Any]] = []
+    if "svi" in args.only:
+        svi = compare_svi_module()
+        smiles = svi.smiles(args.svi_per_shape or svi.DEFAULT_PER_SHAPE, svi.DEFAULT_SEED)
+        reference["svi_quality"] = lambda results: svi.fit_quality(results, smiles)
+        cases += optaro_svi_cases(smiles)
+
+    # (peer, the tasks its builder serves, builder): a builder runs when --only asks for one of its tasks.
+    builders = [
+        ("py_vollib_vectorized", {"iv", "price", "greeks"}, lambda: vollib_cases(o, price, n)),
+        ("QuantLib", {"iv", "price", "greeks"}, lambda: quantlib_cases(o, price, m)),
+        ("QuantLib", {"svi"}, lambda: quantlib_svi_cases(smiles)),
+        ("scipy", {"iv"}, lambda: scipy_cases(o, price, m)),
+        ("py_lets_be_rational", {"iv"}, lambda: lets_be_rational_cases(o, price, m)),
+        ("pandas", {"ohlc"}, lambda: pandas_cases(ticks)),
+    ]
     imports: dict[str, float] = {}
-    for peer, build in (("py_vollib_vectorized", lambda: vollib_cases(o, price, n)),
-                        ("QuantLib", lambda: quantlib_cases(o, price, m))):
-        if peer in args.skip:
+    unavailable: dict[str, str] = {}  # peer -> why it is missing from the table
+    for peer, tasks, build in builders:
+        if peer in args.skip or not tasks & set(args.only) or peer in unavailable:
             continue
         try:
-            t0 = time.perf_counter()
-            importlib.import_module(peer)
-            imports[peer] = time.perf_counter() - t0
+            if peer not in imports:
+                t0 = time.perf_counter()
+                importlib.import_module(peer)
+                imports[peer] = time.perf_counter() - t0
             cases += build()
-        except ImportError as e:
-            print(f"warning: {peer} not importable ({e}); pip install -r bench/requirements-peers.txt",
+        except Exception as e:  # an ImportError, or a broken install failing inside the import
+            unavailable[peer] = f"{type(e).__name__}: {e}"
+            print(f"warning: {peer} left out ({unavailable[peer]}); pip install -r bench/requirements-peers.txt",
                   file=sys.stderr)
     cases = [c for c in cases if c.task in args.only]
 
@@ -426,6 +715,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # ----------------------------------------------------------------------------------------------
     base = {c.task: c for c in cases if c.library == "optaro"}
+    if "ohlc" in base:
+        reference["ohlc"] = base["ohlc"].result
     header = (f"{'task':<15} {'library':<28} {'options':>9} {'best ns/opt':>12} {'median ns/opt':>14} "
               f"{'ratio best':>11} {'ratio med':>10} {'1st call s':>11}  sanity vs optaro")
     print()
@@ -434,33 +725,39 @@ def main(argv: list[str] | None = None) -> int:
     for task in args.only:
         for c in (c for c in cases if c.task == task):
             ref = base.get(task)
+            check = sanity(c, reference, o) if c.library != "optaro" or task == "svi" else ""
             if c.library == "optaro":
                 ratio_b = ratio_m = "1.00"
-                check = ""
             else:
                 ratio_b = f"{c.best() / ref.best():.2f}" if ref else "-"
                 ratio_m = f"{c.median() / ref.median():.2f}" if ref else "-"
-                check = sanity(c, reference, o)
             print(f"{TASK_TITLES[task]:<15} {c.library:<28} {c.n:>9,} {c.best():>12.1f} {c.median():>14.1f} "
                   f"{ratio_b:>11} {ratio_m:>10} {c.first_call_s:>11.3f}  {check}")
     print()
     notes = [f"{c.library} {c.task}: {c.note}" for c in cases if c.note]
     for line in notes:
         print(f"note: {line}")
-    print("note: ratio = peer time / optaro time per option (above 1: optaro is faster); QuantLib rows "
-          f"are timed on the first {m:,} options, optaro on all {n:,}.")
+    print("note: ratio = peer time / optaro time per unit (above 1: optaro is faster); the per-option loops "
+          f"(QuantLib, scipy brentq, py_lets_be_rational) are timed on the first {m:,} options, optaro on "
+          f"all {n:,}. Units: options; ticks for OHLC ({CANDLE_SECONDS} s candles); fits of a "
+          "100-strike smile for SVI, whose sanity column is each fitter's distance to the true smile.")
     for peer, secs in imports.items():
         print(f"note: import {peer}: {secs:.2f} s")
+    for peer, why in unavailable.items():
+        print(f"note: {peer} left out: {why}")
     print(f"versions: {versions()}")
 
     if args.json:
         payload = {
-            "options": n, "loop_options": m, "rounds": args.rounds, "seed": SEED,
+            "options": n, "loop_options": m, "ticks": n_ticks if ticks is not None else None,
+            "svi_fits": len(smiles) or None, "rounds": args.rounds, "seed": SEED, "tick_seed": TICK_SEED,
+            "date": date,
             "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "platform": platform.platform()},
-            "versions": versions(), "imports_s": imports, "optaro_iv_status": status_counts,
+            "versions": versions(), "imports_s": imports, "unavailable": unavailable,
+            "optaro_iv_status": status_counts,
             "numba_cache": "warm" if args.warm_numba_cache else "cold (fresh NUMBA_CACHE_DIR)",
             "cases": [
-                {"library": c.library, "task": c.task, "options": c.n, "note": c.note,
+                {"library": c.library, "task": c.task, "options": c.n, "unit": c.unit, "note": c.note,
                  "times_ns": c.times_ns, "best_ns_per_option": c.best(), "median_ns_per_option": c.median(),
                  "ratio_best": c.best() / base[c.task].best() if c.task in base else None,
                  "ratio_median": c.median() / base[c.task].median() if c.task in base else None,
@@ -471,6 +768,13 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(payload, f, indent=1)
         print(f"wrote {args.json}")
+    if args.chart:
+        footnote = (f"{n:,} options (per-option loops: the first {m:,})"
+                    + (f", {n_ticks:,} ticks in {CANDLE_SECONDS} s candles" if ticks is not None else "")
+                    + (f", {len(smiles)} fits of 100-strike smiles" if smiles else "")
+                    + f"; {args.rounds} rounds, alternating. bench/compare_peers.py")
+        write_chart(args.chart, cases, args.only, f"{cpu_model()}, {os.cpu_count()} CPUs", date, footnote)
+        print(f"wrote {args.chart}")
     return 0
 
 

@@ -14,6 +14,9 @@ table shows speed and quality side by side:
   "degenerate" counts fits further than 1 vol point from it.
 * Timing: per fit, wall time, one thread; best and median over --rounds rounds.
 
+bench/compare_peers.py imports this module (its task "svi"): the smiles, the fitters and the quality
+measure live here only.
+
     python bench/compare_svi.py [--rounds 5] [--json out.json]
 """
 
@@ -43,6 +46,8 @@ SHAPES = {  # name -> (T in years, SVI parameters)
 }
 STRIKES = 100
 NOISE = 0.002  # 0.2 vol points
+DEFAULT_SEED = 20250115
+DEFAULT_PER_SHAPE = 40
 
 
 def svi(p: dict[str, float], k: np.ndarray) -> np.ndarray:
@@ -100,6 +105,23 @@ def rms_to_truth(fitted: np.ndarray, smile: dict[str, Any]) -> float:
     return float(np.sqrt(np.mean((fitted - smile["true_vol"]) ** 2)))
 
 
+def warm_starts(data: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Each smile's fit to its noiseless truth, as the fit of a moment ago (the warm start)."""
+    return [optaro.fit_svi(s["k"], s["true_vol"] ** 2 * s["t"]) for s in data]
+
+
+def fit_quality(results: list[np.ndarray], data: list[dict[str, Any]]) -> dict[str, Any]:
+    """RMS distance of each fit to the true smile, in vol points; fits further than 1 vol point are degenerate."""
+    errors = [rms_to_truth(r, s) for r, s in zip(results, data)]
+    finite = [e for e in errors if math.isfinite(e)]
+    return {
+        "rms_vol_points_median": 100 * statistics.median(finite) if finite else math.nan,
+        "rms_vol_points_worst": 100 * max(finite) if finite else math.nan,
+        "degenerate": sum(1 for e in errors if not (e <= 0.01)),
+        "fits": len(errors),
+    }
+
+
 def timed_fits(fit: Callable[[dict[str, Any]], np.ndarray], data: list[dict[str, Any]], rounds: int):
     per_fit, results = [], None
     for _ in range(rounds):
@@ -109,18 +131,17 @@ def timed_fits(fit: Callable[[dict[str, Any]], np.ndarray], data: list[dict[str,
     return per_fit, results
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-shape", type=int, default=40, help="noisy smiles per shape (default 40)")
+    parser.add_argument("--per-shape", type=int, default=DEFAULT_PER_SHAPE,
+                        help=f"noisy smiles per shape (default {DEFAULT_PER_SHAPE})")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=20250115)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--json", help="also write the figures here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     data = smiles(args.per_shape, args.seed)
-    # Warm starts: each smile's fit to its noiseless truth, as the fit of a moment ago.
-    starts = [optaro.fit_svi(s["k"], s["true_vol"] ** 2 * s["t"]) for s in data]
-    warm_data = list(zip(data, starts))
+    warm_data = list(zip(data, warm_starts(data)))
 
     rows: dict[str, dict[str, Any]] = {}
     candidates: list[tuple[str, Callable[[], tuple[list[float], list[np.ndarray]]]]] = [
@@ -137,15 +158,10 @@ def main() -> None:
 
     for name, run in candidates:
         per_fit, results = run()
-        errors = [rms_to_truth(r, s) for r, s in zip(results, data)]
-        finite = [e for e in errors if math.isfinite(e)]
         rows[name] = {
             "best_us": min(per_fit) / 1e3,
             "median_us": statistics.median(per_fit) / 1e3,
-            "rms_vol_points_median": 100 * statistics.median(finite) if finite else math.nan,
-            "rms_vol_points_worst": 100 * max(finite) if finite else math.nan,
-            "degenerate": sum(1 for e in errors if not (e <= 0.01)),
-            "fits": len(errors),
+            **fit_quality(results, data),
         }
 
     print(f"\n{len(data)} smiles of {STRIKES} strikes ({len(SHAPES)} shapes), 0.2 vol-point noise, "

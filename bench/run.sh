@@ -4,7 +4,7 @@
 #   2. run them with repetitions (Google Benchmark, JSON + console output): pricing, chain path, SVI,
 #      OHLC candles, the enrichment engine;
 #   3. make a venv with optaro (pip install of this checkout) and the pinned peers;
-#   4. run bench/compare_peers.py and bench/compare_svi.py;
+#   4. run bench/compare_peers.py (price, Greeks, IV, OHLC and SVI against their peers; peers.png);
 #   5. run the reference pipeline (bench/pipeline.py): embedded, through Redis, with MongoDB;
 #   6. write summary.md (the tables of docs/performance.md) and machine.txt.
 # Results go to bench/results/<UTC time>/ (git-ignored); bench/results/latest points at the newest.
@@ -191,12 +191,12 @@ if (( run_peers )); then
   CMAKE_BUILD_PARALLEL_LEVEL="$jobs" CMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)" \
     nice -n 10 "${pip[@]}" install --no-build-isolation --force-reinstall --no-deps "$repo"
   "$venv/bin/python" -m pip freeze --disable-pip-version-check > "$out/pip-freeze.txt"
-  (cd "$out" && "$venv/bin/python" "$repo/bench/compare_peers.py" --options "$options" \
-      --loop-options "$loop_options" --rounds "$rounds" --json "$out/peers.json") | tee "$out/peers.txt"
+  # The SVI fits against QuantLib are its task "svi" (bench/compare_svi.py's smiles and fitters).
   svi_smiles=40
   if (( quick )); then svi_smiles=4; fi
-  (cd "$out" && "$venv/bin/python" "$repo/bench/compare_svi.py" --per-shape "$svi_smiles" --rounds "$rounds" \
-      --json "$out/svi-peers.json") | tee "$out/svi-peers.txt"
+  (cd "$out" && "$venv/bin/python" "$repo/bench/compare_peers.py" --options "$options" \
+      --loop-options "$loop_options" --svi-per-shape "$svi_smiles" --rounds "$rounds" \
+      --json "$out/peers.json" --chart "$out/peers.png") | tee "$out/peers.txt"
 fi
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"

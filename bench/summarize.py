@@ -62,9 +62,10 @@ def gbench_tables(path: Path) -> tuple[list[str], dict[str, dict[str, float]]]:
 
 def peer_tables(path: Path) -> tuple[list[str], dict[str, dict]]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    titles = {"iv": "implied vol", "price": "price", "greeks": "Greeks"}
+    titles = {"iv": "implied vol", "price": "price", "greeks": "Greeks", "ohlc": "OHLC candles, per tick",
+              "svi": "SVI fit, per smile"}
     lines = [
-        f"{data['options']:,} options ({data['loop_options']:,} for the QuantLib loops), {data['rounds']} rounds "
+        f"{data['options']:,} options ({data['loop_options']:,} for the per-option loops), {data['rounds']} rounds "
         f"alternating between libraries; wall time, one thread. Ratio = peer / optaro (above 1: optaro faster). "
         f"numba cache: {data.get('numba_cache', '?')}.",
         "",
@@ -73,12 +74,19 @@ def peer_tables(path: Path) -> tuple[list[str], dict[str, dict]]:
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     by_key: dict[str, dict] = {}
-    order = {"iv": 0, "price": 1, "greeks": 2}
-    for c in sorted(data["cases"], key=lambda c: order[c["task"]]):
+    order = {"iv": 0, "price": 1, "greeks": 2, "ohlc": 3, "svi": 4}
+    for c in sorted(data["cases"], key=lambda c: order.get(c["task"], len(order))):
         by_key[f"{c['library']}/{c['task']}"] = c
         s = c.get("sanity") or {}
         diff = s.get("max_abs_diff_vs_optaro")
-        if isinstance(diff, dict):
+        if "rms_vol_points_median" in s:  # svi: each fit against the true smile
+            check = (f"RMS to the true smile {s['rms_vol_points_median']:.3f} vol pts (median), "
+                     f"{s['rms_vol_points_worst']:.3f} worst; {s['degenerate']} of {s['fits']} fits > 1 vol pt")
+        elif "windows" in s:  # ohlc: candles aligned on their window start
+            worst = max(diff.values())
+            check = (f"{s['windows']:,} windows ({s['windows_in_one_only']} in one only); max abs diff OHLCV "
+                     f"{worst:.1e}, VWAP rel. {s['max_rel_diff_vwap']:.1e}")
+        elif isinstance(diff, dict):
             name, worst = max(diff.items(), key=lambda kv: kv[1])
             check = f"max abs diff {worst:.1e} ({name})"
         elif diff is not None:
@@ -92,11 +100,17 @@ def peer_tables(path: Path) -> tuple[list[str], dict[str, dict]]:
             check = ""
         rm = f"{c['ratio_median']:.2f}" if c.get("ratio_median") else "-"
         rb = f"{c['ratio_best']:.2f}" if c.get("ratio_best") else "-"
+        unit = c.get("unit", "option")
+        count = f"{c['options']:,}" + ("" if unit == "option" else f" {unit}s")
         lines.append(
-            f"| {titles[c['task']]} | {c['library']} | {c['options']:,} | {c['median_ns_per_option']:.1f} | "
+            f"| {titles.get(c['task'], c['task'])} | {c['library']} | {count} | {c['median_ns_per_option']:.1f} | "
             f"{c['best_ns_per_option']:.1f} | {rm} | {rb} | {c['first_call_s']:.3f} | {check} |")
-    notes = [f"- {c['library']}, {titles[c['task']]}: {c['note']}" for c in data["cases"] if c.get("note")]
+    notes = [f"- {c['library']}, {titles.get(c['task'], c['task'])}: {c['note']}" for c in data["cases"]
+             if c.get("note")]
+    notes += [f"- {peer} left out: {why}" for peer, why in (data.get("unavailable") or {}).items()]
     lines += [""] + notes
+    if (path.parent / "peers.png").exists():
+        lines += ["", "![optaro and its peers, median per unit](peers.png)"]
     lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items())]
     return lines, by_key
 
