@@ -207,13 +207,11 @@ int run_feed(const feed_options& o) {
   poisoner poison{o.poison_every};
   const bool paced = o.shape.rate > 0;
   const steady::time_point t0 = steady::now();
-  const schedule times{t0, settings.start, 1.0, paced};
+  schedule times{t0, settings.start, 1.0, paced};
   const bool bounded = o.duration_seconds > 0;
   const steady::time_point end =
       bounded ? t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>{o.duration_seconds})
               : steady::time_point::max();
-  std::array<std::uint64_t, kind_count> sent{};
-  std::uint64_t publish_retries = 0;
   std::string error;
   const std::string mode = std::string{o.streams ? "streams " : "pubsub "} + options->address.redacted();
   if (!o.quiet) {
@@ -222,11 +220,13 @@ int run_feed(const feed_options& o) {
                 paced ? "" : ", unpaced", bounded ? ("for " + fixed(o.duration_seconds, 1) + " s").c_str() : "until stopped");
     std::fflush(stdout);
   }
+  feed_pump pump{generator, poison, times, publish_to(*sink)};
   steady::time_point next_print = t0 + 1s;
   std::array<std::uint64_t, kind_count> last{};
   const auto progress = [&](bool final) {
     const steady::time_point now = steady::now();
     if (!final && now < next_print) return;
+    const std::array<std::uint64_t, kind_count> sent = pump.sent();
     std::uint64_t total = 0, before = 0;
     for (std::size_t i = 0; i < kind_count; ++i) total += sent[i], before += last[i];
     last = sent;
@@ -244,45 +244,19 @@ int run_feed(const feed_options& o) {
   };
 
   try {
-    std::uint64_t n = 0;
-    while (stop_requests() == 0 && steady::now() < end) {
-      feed_message m = generator.next();
-      const bool poisoned = poison.apply(m);
-      if (paced) {
-        const steady::time_point due = times.due(m.event_time);
-        while (stop_requests() == 0) {
-          const steady::time_point now = steady::now();
-          if (now >= due) break;
-          std::this_thread::sleep_for(std::min<steady::duration>(due - now, 50ms));
-          progress(false);
-        }
-        if (stop_requests() > 0) break;  // generated but not sent: not counted
-      }
-      const std::string channel = "market:" + std::string{to_string(m.kind)};
-      while (true) {
-        try {
-          sink->publish(channel, m.payload);
-          break;
-        } catch (const retryable_error&) {
-          if (stop_requests() > 1) throw;
-          ++publish_retries;
-          std::this_thread::sleep_for(100ms);
-        }
-      }
-      if (!poisoned) ++sent[index_of(m.kind)];
-      if ((++n & 255U) == 0 || paced) progress(false);
-    }
+    pump.run([&] { return stop_requests() > 0 || steady::now() >= end; }, [] { return stop_requests() > 1; }, 0,
+             [&] { progress(false); });
   } catch (const std::exception& e) {
     error = e.what();
   }
   progress(true);
-  if (publish_retries > 0) std::printf("  note: %s publishes retried\n", grouped(publish_retries).c_str());
+  if (pump.publish_retries() > 0) std::printf("  note: %s publishes retried\n", grouped(pump.publish_retries()).c_str());
   if (!error.empty()) std::fprintf(stderr, "optaro-pipeline feed: the feed stopped: %s\n", error.c_str());
 
   if (!o.report_file.empty()) {
     nlohmann::json report;
     report["produced"] = nlohmann::json::object();
-    for (const message_kind k : all_kinds) report["produced"][std::string{to_string(k)}] = sent[index_of(k)];
+    for (const message_kind k : all_kinds) report["produced"][std::string{to_string(k)}] = pump.sent(k);
     report["poison"] = poison.injected();
     report["seed"] = o.seed;
     report["mode"] = o.streams ? "streams" : "pubsub";

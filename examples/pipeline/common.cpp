@@ -1,7 +1,9 @@
 #include "common.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <thread>
 #include <string_view>
 
 namespace optaro::pipeline {
@@ -84,6 +86,75 @@ bool poisoner::apply(feed_message& m) {
   replaced_[index_of(original)].fetch_add(1, std::memory_order_relaxed);
   injected_.fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+std::string_view market_channel(message_kind kind) noexcept {
+  static constexpr std::array<std::string_view, kind_count> channels{"market:underlying", "market:option_quote",
+                                                                     "market:option_chain"};
+  return channels[index_of(kind)];
+}
+
+void feed_pump::flush(const std::function<bool()>& give_up) {
+  if (pending_.empty()) return;
+  while (true) {
+    try {
+      publish_(pending_);
+      break;
+    } catch (const retryable_error&) {
+      if (give_up()) throw;
+      retries_.fetch_add(1, std::memory_order_relaxed);
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+  }
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    if (!pending_poisoned_[i]) sent_[index_of(pending_[i].kind)].fetch_add(1, std::memory_order_relaxed);
+  }
+  pending_.clear();
+  pending_poisoned_.clear();
+}
+
+void feed_pump::run(const std::function<bool()>& stop, const std::function<bool()>& give_up, std::uint64_t limit,
+                    const std::function<void()>& idle) {
+  constexpr std::size_t batch = 64;
+  std::uint64_t generated = 0;
+  while (true) {
+    feed_message m = generator_.next();
+    const bool poisoned = poison_.apply(m);
+    if (times_.paced()) {
+      const steady::time_point due = times_.due(m.event_time);
+      if (steady::now() < due) flush(give_up);  // what is due goes out before the feed waits
+      while (!stop()) {
+        const steady::time_point now = steady::now();
+        if (now >= due) break;
+        std::this_thread::sleep_for(std::min<steady::duration>(due - now, std::chrono::milliseconds{50}));
+        if (idle) idle();
+      }
+    } else {
+      times_.record(m.event_time, steady::now());
+    }
+    pending_.push_back(std::move(m));
+    pending_poisoned_.push_back(poisoned);
+    if (pending_.size() >= batch) flush(give_up);
+    ++generated;
+    if (stop() || (limit > 0 && generated >= limit)) break;
+    if (idle && !times_.paced() && (generated & 255U) == 0) idle();
+  }
+  flush(give_up);
+}
+
+feed_pump::publisher publish_to(message_sink& sink) {
+  return [&sink](std::span<feed_message> batch) {
+    std::vector<outbound_message> messages;
+    messages.reserve(batch.size());
+    for (const feed_message& m : batch) messages.push_back({market_channel(m.kind), m.payload});
+    sink.publish_many(messages);
+  };
+}
+
+std::array<std::uint64_t, kind_count> feed_pump::sent() const noexcept {
+  std::array<std::uint64_t, kind_count> counts{};
+  for (std::size_t i = 0; i < kind_count; ++i) counts[i] = sent_[i].load(std::memory_order_relaxed);
+  return counts;
 }
 
 namespace {

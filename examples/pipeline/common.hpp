@@ -4,6 +4,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,49 @@ class poisoner {
   std::array<std::atomic<std::uint64_t>, kind_count> replaced_{};
   std::string last_tick_, last_chain_;
 };
+
+/// "market:underlying", "market:option_quote", "market:option_chain": where the feed publishes a kind.
+[[nodiscard]] std::string_view market_channel(message_kind kind) noexcept;
+
+/// The feed's producer loop, shared by `run` and `feed`: takes each message from the generator (poison
+/// replaced), waits for its time when the schedule is paced (else records when it went out), and hands
+/// the messages to `publish` in batches: what is due, at most 64. A batch that fails with a
+/// retryable_error (a bus briefly away) is sent again every 100 ms, as a feed handler would wait, until
+/// it goes through or `give_up` says so; a message is counted as sent once its batch went through.
+class feed_pump {
+ public:
+  using publisher = std::function<void(std::span<feed_message>)>;
+  feed_pump(feed_generator& generator, poisoner& poison, schedule& times, publisher publish)
+      : generator_(generator), poison_(poison), times_(times), publish_(std::move(publish)) {}
+
+  /// Runs until `stop()` (checked after every message and while waiting for one's time) or `limit`
+  /// messages (0: no limit); `idle()` is called while waiting. Every generated message is sent. Throws
+  /// what publish throws, other than a retryable_error before give_up().
+  void run(const std::function<bool()>& stop, const std::function<bool()>& give_up, std::uint64_t limit,
+           const std::function<void()>& idle = {});
+
+  [[nodiscard]] std::uint64_t sent(message_kind kind) const noexcept {
+    return sent_[index_of(kind)].load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::array<std::uint64_t, kind_count> sent() const noexcept;
+  [[nodiscard]] std::uint64_t publish_retries() const noexcept { return retries_.load(std::memory_order_relaxed); }
+
+ private:
+  void flush(const std::function<bool()>& give_up);
+
+  feed_generator& generator_;
+  poisoner& poison_;
+  schedule& times_;
+  publisher publish_;
+  std::vector<feed_message> pending_;
+  std::vector<bool> pending_poisoned_;
+  std::array<std::atomic<std::uint64_t>, kind_count> sent_{};
+  std::atomic<std::uint64_t> retries_{0};
+};
+
+/// A feed_pump publisher onto a message sink (Redis pub/sub or streams): each batch as one publish_many
+/// on the market:* channels.
+[[nodiscard]] feed_pump::publisher publish_to(message_sink& sink);
 
 /// SIGINT and SIGTERM set a flag (counted: a second one can cut a drain short).
 void install_stop_signals();

@@ -15,7 +15,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -52,20 +51,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Ctrl-C: the first stops the feed and drains the engine; a second stops waiting for the drain.
-std::atomic<int> interrupts{0};
-static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free counter");
-extern "C" void on_interrupt(int /*signal*/) { interrupts.fetch_add(1, std::memory_order_relaxed); }
-
-void install_signal_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_interrupt;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
-
-[[nodiscard]] bool interrupted() noexcept { return interrupts.load(std::memory_order_relaxed) > 0; }
+// Ctrl-C (or SIGTERM): the first stops the feed and drains the engine; a second stops waiting for the drain.
+[[nodiscard]] bool interrupted() noexcept { return stop_requests() > 0; }
 
 feed_config make_feed_config(const run_options& o) { return pipeline::make_feed_config(o.products, o.seed, o.shape); }
 
@@ -269,7 +256,7 @@ int run_pipeline(const run_options& o) {
   std::string mode = "embedded";
   // The feed hands the bus what is due in batches (one round trip each through Redis); a batch that
   // fails is sent again whole, so it must not be consumed by a failed attempt.
-  std::function<void(std::span<feed_message>)> publish_feed = [&bus](std::span<feed_message> batch) {
+  feed_pump::publisher publish_feed = [&bus](std::span<feed_message> batch) {
     for (feed_message& m : batch) {
       if (!bus.push(m.kind, std::move(m.payload))) throw std::runtime_error("the in-memory bus is closed");
     }
@@ -323,15 +310,7 @@ int run_pipeline(const run_options& o) {
     ports.idempotency = run_claims.get();
     ports.dead_letters = redis_dead_letters.get();
     enriched_forward = redis_enriched.get();
-    message_sink* out = feed_sink.get();
-    publish_feed = [out](std::span<feed_message> batch) {
-      static const std::array<std::string, kind_count> channels{"market:underlying", "market:option_quote",
-                                                                "market:option_chain"};
-      std::vector<outbound_message> messages;
-      messages.reserve(batch.size());
-      for (const feed_message& m : batch) messages.push_back({channels[index_of(m.kind)], m.payload});
-      out->publish_many(messages);
-    };
+    publish_feed = publish_to(*feed_sink);
     mode = std::string{"redis "} + (o.streams ? "streams " : "pubsub ") + redis_options.address.redacted();
   }
 #endif
@@ -409,7 +388,7 @@ int run_pipeline(const run_options& o) {
                                     {"chains_per_second", feed_settings.chains_per_second},
                                     {"paced", paced},
                                     {"duration_s", o.duration_seconds}});
-  install_signal_handlers();
+  install_stop_signals();
 
   const bool redraw = ::isatty(STDOUT_FILENO) == 1 && !(o.json_logs && ::isatty(STDERR_FILENO) == 1);
   display screen{o.quiet, redraw};
@@ -424,61 +403,17 @@ int run_pipeline(const run_options& o) {
     std::fflush(stdout);
   }
 
-  std::array<std::atomic<std::uint64_t>, kind_count> sent{};
-  std::atomic<std::uint64_t> publish_retries{0};
   std::atomic<bool> feed_done{false};
   std::string feed_error;  // written by the producer before feed_done
   const auto run_length = std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>{o.duration_seconds});
   const steady::time_point feed_end = t0 + run_length;
   steady::time_point feed_stopped_at = feed_end;
 
+  feed_pump pump{generator, poison, times, publish_feed};
   std::thread producer{[&] {
-    constexpr std::size_t feed_batch = 64;
-    std::vector<feed_message> pending;
-    std::vector<bool> pending_poisoned;
-    const auto flush = [&] {
-      if (pending.empty()) return;
-      while (true) {
-        try {
-          publish_feed(pending);
-          break;
-        } catch (const retryable_error&) {
-          // A bus that is briefly away (Redis restarting): the feed waits, as a feed handler would.
-          if (interrupts.load(std::memory_order_relaxed) > 1) throw;
-          publish_retries.fetch_add(1, std::memory_order_relaxed);
-          std::this_thread::sleep_for(100ms);
-        }
-      }
-      for (std::size_t i = 0; i < pending.size(); ++i) {
-        if (!pending_poisoned[i]) sent[index_of(pending[i].kind)].fetch_add(1, std::memory_order_relaxed);
-      }
-      pending.clear();
-      pending_poisoned.clear();
-    };
     try {
-      // Every generated message is sent (produced() counts it): the loop checks the end after taking one.
-      std::uint64_t emitted = 0;
-      while (true) {
-        feed_message m = generator.next();
-        const bool poisoned = poison.apply(m);
-        if (paced) {
-          const steady::time_point due = times.due(m.event_time);
-          if (steady::now() < due) flush();  // what is due goes out before the feed waits
-          while (!interrupted()) {
-            const steady::time_point now = steady::now();
-            if (now >= due) break;
-            std::this_thread::sleep_for(std::min<steady::duration>(due - now, 50ms));
-          }
-        } else {
-          times.record(m.event_time, steady::now());
-        }
-        pending.push_back(std::move(m));
-        pending_poisoned.push_back(poisoned);
-        if (pending.size() >= feed_batch) flush();
-        if (interrupted() || steady::now() >= feed_end) break;
-        if (o.message_limit > 0 && ++emitted >= o.message_limit) break;
-      }
-      flush();
+      pump.run([&] { return interrupted() || steady::now() >= feed_end; },
+               [] { return stop_requests() > 1; }, o.message_limit);
     } catch (const std::exception& e) {
       feed_error = e.what();
     }
@@ -497,7 +432,7 @@ int run_pipeline(const run_options& o) {
     in.duration_s = o.duration_seconds;
     in.phase = phase;
     for (const message_kind k : all_kinds) {
-      in.produced[index_of(k)] = sent[index_of(k)].load(std::memory_order_relaxed);
+      in.produced[index_of(k)] = pump.sent(k);
       in.enriched[index_of(k)] = meter.published(k);
     }
     if (!meter.publishes(message_kind::option_quote)) in.enriched[index_of(message_kind::option_quote)] = 0;
@@ -539,12 +474,12 @@ int run_pipeline(const run_options& o) {
 
   // ---- drain: everything sent must reach the engine (or be given up on), then finish it ----
   std::uint64_t total_sent = 0;
-  for (const auto& s : sent) total_sent += s.load(std::memory_order_relaxed);
+  for (const message_kind k : all_kinds) total_sent += pump.sent(k);
   total_sent += poison.injected();
   std::uint64_t last_received = 0;
   steady::time_point last_progress = steady::now();
   std::string drain_note;
-  while (interrupts.load(std::memory_order_relaxed) < 2) {
+  while (stop_requests() < 2) {
     const enricher_stats s = engine.stats();
     if (s.received >= total_sent) break;
     const steady::time_point now = steady::now();
@@ -564,7 +499,7 @@ int run_pipeline(const run_options& o) {
   // Retries not yet due keep messages in the engine too: wait for them within the same 30 s, or stop()
   // turns them into shutdown dead letters (kept, replayable, but not enriched by this run).
   const steady::time_point drain_deadline = steady::now() + 30s;
-  while (interrupts.load(std::memory_order_relaxed) < 2) {
+  while (stop_requests() < 2) {
     if (engine.wait_quiescent(std::chrono::milliseconds{100}) && engine.stats().retries_pending == 0) break;
     if (steady::now() >= drain_deadline) {
       drain_note += (drain_note.empty() ? "" : "; ") + std::string{"the engine did not become idle within 30 s"};
@@ -624,7 +559,7 @@ int run_pipeline(const run_options& o) {
   // The quantiles interpolate within buckets 25% wide: never show one above the largest latency seen.
   const double max_ms = meter.max_latency_ms();
   std::array<std::uint64_t, kind_count> sent_counts{};
-  for (const message_kind k : all_kinds) sent_counts[index_of(k)] = sent[index_of(k)].load();
+  for (const message_kind k : all_kinds) sent_counts[index_of(k)] = pump.sent(k);
   std::uint64_t preexisting = 0, repeated = 0;
   for (const message_kind k : all_kinds) {
     preexisting += counted.preexisting(k);
@@ -669,7 +604,7 @@ int run_pipeline(const run_options& o) {
     std::printf("  note        the feed generated %s but sent %s\n", grouped(sum(produced)).c_str(),
                 grouped(sum(sent_counts)).c_str());
   }
-  if (publish_retries.load() > 0) std::printf("  note        %s feed publishes retried\n", grouped(publish_retries.load()).c_str());
+  if (pump.publish_retries() > 0) std::printf("  note        %s feed publishes retried\n", grouped(pump.publish_retries()).c_str());
   if (repeated > 0) std::printf("  note        %s store inserts found their own earlier insert\n", grouped(repeated).c_str());
   if (!drain_note.empty()) std::printf("  note        %s\n", drain_note.c_str());
   if (!store_note.empty()) std::printf("  note        %s\n", store_note.c_str());
