@@ -245,6 +245,15 @@ in_memory_document_store::collection& in_memory_document_store::collection_of(me
   return collections_.at(static_cast<std::size_t>(kind));
 }
 
+std::unordered_map<std::string, std::size_t>& in_memory_document_store::collection::index_for(std::string_view identity) {
+  return by_identity[std::hash<std::string_view>{}(identity) % index_shards];
+}
+
+const std::unordered_map<std::string, std::size_t>& in_memory_document_store::collection::index_for(
+    std::string_view identity) const {
+  return by_identity[std::hash<std::string_view>{}(identity) % index_shards];
+}
+
 insert_outcome in_memory_document_store::insert(const stored_document& document) {
   const std::scoped_lock lock{mutex_};
   ++inserts_attempted_;
@@ -255,8 +264,9 @@ insert_outcome in_memory_document_store::insert(const stored_document& document)
   if (is_quote && document.symbol.empty()) throw std::invalid_argument("document store: symbol is empty");
 
   collection& target = collection_of(document.kind);
-  auto [slot, inserted] = target.by_identity.try_emplace(
-      identity_of(document.kind, is_quote ? document.symbol : document.product, document.id), target.records.size());
+  std::string identity = identity_of(document.kind, is_quote ? document.symbol : document.product, document.id);
+  auto& shard = target.index_for(identity);
+  auto [slot, inserted] = shard.try_emplace(std::move(identity), target.records.size());
   if (!inserted) return insert_outcome::duplicate;
   target.records.push_back(record{std::string(document.product), document.timestamp, std::string(document.json)});
 
@@ -291,8 +301,10 @@ std::optional<std::string> in_memory_document_store::find(message_kind kind, std
                                                           std::string_view id) const {
   const std::scoped_lock lock{mutex_};
   const collection& source = collection_of(kind);
-  const auto found = source.by_identity.find(identity_of(kind, product_or_symbol, id));
-  if (found == source.by_identity.end()) return std::nullopt;
+  const std::string identity = identity_of(kind, product_or_symbol, id);
+  const auto& index = source.index_for(identity);
+  const auto found = index.find(identity);
+  if (found == index.end()) return std::nullopt;
   return source.records[found->second].json;
 }
 

@@ -3,6 +3,7 @@
 // (tests, demos, a single process that needs no Redis or MongoDB), and they define the behaviour the
 // Redis and MongoDB adapters are tested against. All are thread-safe: one mutex each, and condition
 // variables where a caller waits (the source).
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -186,10 +187,15 @@ class in_memory_document_store final : public document_store {
     timestamp_ns timestamp = 0;
     std::string json;
   };
+  // A deque and an index in shards: a store of millions of documents grows without the pauses (tens of
+  // milliseconds, every writer waiting) of relocating one vector or rehashing one table.
+  static constexpr std::size_t index_shards = 64;
   struct collection {
-    std::vector<record> records;  // insertion order
-    std::unordered_map<std::string, std::size_t> by_identity;
+    std::deque<record> records;  // insertion order
+    std::array<std::unordered_map<std::string, std::size_t>, index_shards> by_identity;
     std::unordered_map<std::string, std::size_t> latest_by_product;
+    [[nodiscard]] std::unordered_map<std::string, std::size_t>& index_for(std::string_view identity);
+    [[nodiscard]] const std::unordered_map<std::string, std::size_t>& index_for(std::string_view identity) const;
   };
 
   [[nodiscard]] const collection& collection_of(message_kind kind) const;
