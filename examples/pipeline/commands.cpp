@@ -43,25 +43,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string grouped(std::uint64_t n) {
-  std::string digits = std::to_string(n);
-  for (std::size_t i = digits.size(); i > 3; i -= 3) digits.insert(i - 3, 1, ',');
-  return digits;
-}
-
-std::string fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "-";
-  std::array<char, 64> buffer{};
-  std::snprintf(buffer.data(), buffer.size(), "%.*f", decimals, v);
-  return buffer.data();
-}
-
-std::string fixed(const nlohmann::json& j, const char* key, int decimals, double scale = 1) {
-  const auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return "-";
-  return fixed(it->get<double>() * scale, decimals);
-}
-
 #ifndef OPTARO_PIPELINE_WITH_REDIS
 int no_redis(const char* command) {
   std::fprintf(stderr, "optaro-pipeline %s: this build has no Redis support (optaro::redis was not built; install "
@@ -69,6 +50,14 @@ int no_redis(const char* command) {
   return 2;
 }
 #else
+
+// A number field of a cached JSON value, for tail's lines; "-" when absent.
+using pipeline::fixed;  // next to the overload below, not hidden by it
+std::string fixed(const nlohmann::json& j, const char* key, int decimals, double scale = 1) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return "-";
+  return fixed(it->get<double>() * scale, decimals);
+}
 
 std::optional<redis::connection_options> redis_options(const char* command, const std::string& url) {
   redis::connection_options options;
@@ -162,16 +151,6 @@ struct redis_engine_ports {
   redis::dead_letter_queue dead_letters;
   bool use_prefix;
 };
-
-std::string kinds_text(const std::array<std::uint64_t, kind_count>& counts) {
-  std::string text;
-  for (const message_kind k : all_kinds) {
-    if (counts[index_of(k)] == 0 && k == message_kind::option_quote) continue;
-    if (!text.empty()) text += ", ";
-    text += std::string{to_string(k)} + " " + grouped(counts[index_of(k)]);
-  }
-  return text;
-}
 
 #endif
 

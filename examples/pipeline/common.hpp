@@ -51,6 +51,13 @@ class poisoner {
   std::string last_tick_, last_chain_;
 };
 
+/// 1234567 -> "1,234,567".
+[[nodiscard]] std::string grouped(std::uint64_t n);
+/// A number with `decimals` decimals; "-" when not finite.
+[[nodiscard]] std::string fixed(double v, int decimals);
+/// "underlying 12, option_chain 3" (option_quote only when not 0).
+[[nodiscard]] std::string kinds_text(const std::array<std::uint64_t, kind_count>& counts);
+
 /// "market:underlying", "market:option_quote", "market:option_chain": where the feed publishes a kind.
 [[nodiscard]] std::string_view market_channel(message_kind kind) noexcept;
 

@@ -56,19 +56,7 @@ using namespace std::chrono_literals;
 
 feed_config make_feed_config(const run_options& o) { return pipeline::make_feed_config(o.products, o.seed, o.shape); }
 
-std::string grouped(std::uint64_t n) {
-  std::string digits = std::to_string(n);
-  for (std::size_t i = digits.size(); i > 3; i -= 3) digits.insert(i - 3, 1, ',');
-  return digits;
-}
-
-std::string fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "-";
-  std::array<char, 64> buffer{};
-  std::snprintf(buffer.data(), buffer.size(), "%.*f", decimals, v);
-  return buffer.data();
-}
-
+using pipeline::fixed;  // next to the overload below, not hidden by it
 std::string fixed(std::optional<double> v, int decimals) { return v ? fixed(*v, decimals) : "-"; }
 
 // ---- what the display shows of a product -----------------------------------------------------------
@@ -133,16 +121,6 @@ struct progress_inputs {
   std::vector<std::pair<std::string, product_view>> products;
   std::string phase;  ///< "" while the feed runs, else "draining"
 };
-
-std::string kinds_text(const std::array<std::uint64_t, kind_count>& counts) {
-  std::string text;
-  for (const message_kind k : all_kinds) {
-    if (counts[index_of(k)] == 0 && k == message_kind::option_quote) continue;
-    if (!text.empty()) text += ", ";
-    text += std::string{to_string(k)} + " " + grouped(counts[index_of(k)]);
-  }
-  return text;
-}
 
 std::uint64_t sum(const std::array<std::uint64_t, kind_count>& counts) {
   std::uint64_t total = 0;
@@ -316,7 +294,7 @@ int run_pipeline(const run_options& o) {
 #endif
 
   document_store* store = &memory.store;
-  std::array<std::int64_t, kind_count> stored_before{};
+  [[maybe_unused]] std::array<std::int64_t, kind_count> stored_before{};  // with MongoDB only
   bool store_had_documents = false;
 #ifdef OPTARO_PIPELINE_WITH_MONGO
   std::unique_ptr<mongo::document_store> mongo_store;
