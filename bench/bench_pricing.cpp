@@ -9,6 +9,11 @@
 //
 //   optaro_bench_pricing [google-benchmark flags]    e.g. --benchmark_filter=implied_vol
 //   OPTARO_BENCH_OPTIONS=10000 optaro_bench_pricing  a smaller set, for a quick check
+//
+// BM_price_batch and BM_greeks_batch_all run the kernels the library picks for this CPU; the
+// *_isa/<name> variants force each instruction set (scalar loop, AVX2 + FMA, AVX-512) through the
+// library's internal dispatch entry points, so that one run compares them. A variant the CPU lacks is
+// reported as skipped.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -23,6 +28,9 @@
 #include <optaro/optaro.hpp>
 
 #include "bench_inputs.hpp"
+// Internal (not installed) but part of this source tree, which the standalone build also compiles from:
+// the batch functions with the instruction set chosen by the caller.
+#include "../src/simd/dispatch.hpp"
 
 namespace {
 
@@ -141,6 +149,37 @@ void BM_greeks_batch_all(benchmark::State& state) {
   set_per_option_counters(state, n);
 }
 
+// The same two batches with the instruction set forced; range(0) indexes optaro::simd::isa.
+optaro::simd::isa forced_isa(benchmark::State& state) {
+  const auto which = static_cast<optaro::simd::isa>(state.range(0));
+  state.SetLabel(std::string(optaro::simd::name(which)));
+  if (!optaro::simd::cpu_supports(which)) state.SkipWithError("this CPU lacks the instruction set");
+  return which;
+}
+
+void BM_price_batch_isa(benchmark::State& state) {
+  const optaro::simd::isa which = forced_isa(state);
+  const dataset& d = data();
+  time_per_option<double>(state, d.all.K.size(),
+                          [&](std::vector<double>& out) { optaro::simd::bs_price_batch(which, as_batch(d.all), out); });
+}
+
+void BM_greeks_batch_all_isa(benchmark::State& state) {
+  const optaro::simd::isa which = forced_isa(state);
+  const dataset& d = data();
+  const std::size_t n = d.all.K.size();
+  std::array<std::vector<double>, 13> col;
+  for (auto& c : col) c.resize(n);
+  const optaro::greeks_columns out{col[0], col[1], col[2], col[3],  col[4],  col[5], col[6],
+                                   col[7], col[8], col[9], col[10], col[11], col[12]};
+  for (auto _ : state) {
+    optaro::simd::bs_greeks_batch(which, as_batch(d.all), out, false);
+    benchmark::DoNotOptimize(col[0].data());
+    benchmark::ClobberMemory();
+  }
+  set_per_option_counters(state, n);
+}
+
 void run_implied_vol_batch(benchmark::State& state, const option_set& o, std::span<const double> price) {
   const std::size_t n = price.size();
   std::vector<double> sigma(n);
@@ -231,6 +270,9 @@ void configure(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_price_batch)->Apply(configure);
 BENCHMARK(BM_greeks_batch_all)->Apply(configure);
+// Arguments: the optaro::simd::isa values scalar = 0, avx2 = 1, avx512 = 2.
+BENCHMARK(BM_price_batch_isa)->Apply(configure)->DenseRange(0, 2);
+BENCHMARK(BM_greeks_batch_all_isa)->Apply(configure)->DenseRange(0, 2);
 BENCHMARK(BM_implied_vol_batch)->Apply(configure);
 BENCHMARK(BM_implied_vol_batch_time_value_rows)->Apply(configure);
 BENCHMARK(BM_normalised_black)->Apply(configure);

@@ -1,5 +1,7 @@
-// Batch kernels: a loop of the scalar functions over broadcastable spans. The scalar functions are
-// noexcept and total (NaN or a status for bad rows), so a loop body can never fail.
+// Batch kernels over broadcastable spans. Prices and Greeks run on the widest vector kernels the CPU
+// supports (src/simd/: AVX-512 or AVX2 + FMA, chosen at run time), else on a loop of the scalar
+// functions, which is also what the vector kernels fall back to for their edge-case rows. The scalar
+// functions are noexcept and total (NaN or a status for bad rows), so a loop body can never fail.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -12,6 +14,8 @@
 #include <optaro/batch.hpp>
 #include <optaro/implied_vol.hpp>
 #include <optaro/pricing.hpp>
+
+#include "simd/dispatch.hpp"
 
 namespace optaro {
 namespace {
@@ -90,9 +94,94 @@ std::size_t greeks_rows(std::initializer_list<named_length> inputs, const greeks
   return n;
 }
 
+// The scalar loops: the portable path.
+void scalar_price_rows(const bsm_batch& in, std::size_t n, std::span<double> price) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    price[i] = bs_price(at(in.S, i), at(in.K, i), at(in.T, i), at(in.r, i), at(in.q, i), at(in.sigma, i),
+                        at(in.is_call, i) != 0);
+  }
+}
+
+void scalar_greeks_rows(const bsm_batch& in, std::size_t n, const greeks_columns& out, bool black76,
+                        bool trader_units) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool call = at(in.is_call, i) != 0;
+    const greeks g =
+        black76 ? black76_greeks(at(in.S, i), at(in.K, i), at(in.T, i), at(in.r, i), at(in.sigma, i), call)
+                : bs_greeks(at(in.S, i), at(in.K, i), at(in.T, i), at(in.r, i), at(in.q, i), at(in.sigma, i), call);
+    write_greeks(out, i, trader_units ? to_trader_units(g) : g);
+  }
+}
+
+void run_price_rows(simd::isa which, const bsm_batch& in, std::size_t n, std::span<double> price) noexcept {
+#if OPTARO_SIMD_X86
+  if (which == simd::isa::avx512 && simd::cpu_supports(which)) return simd::avx512::price_rows(in, n, price);
+  if (which == simd::isa::avx2 && simd::cpu_supports(which)) return simd::avx2::price_rows(in, n, price);
+#endif
+  (void)which;
+  scalar_price_rows(in, n, price);
+}
+
+void run_greeks_rows(simd::isa which, const bsm_batch& in, std::size_t n, const greeks_columns& out, bool black76,
+                     bool trader_units) noexcept {
+#if OPTARO_SIMD_X86
+  if (which == simd::isa::avx512 && simd::cpu_supports(which)) {
+    return simd::avx512::greeks_rows(in, n, out, black76, trader_units);
+  }
+  if (which == simd::isa::avx2 && simd::cpu_supports(which)) {
+    return simd::avx2::greeks_rows(in, n, out, black76, trader_units);
+  }
+#endif
+  (void)which;
+  scalar_greeks_rows(in, n, out, black76, trader_units);
+}
+
+// Black-76 is BSM on the forward with q = r: the r span serves as q too.
+bsm_batch as_bsm(const black76_batch& in) noexcept { return {in.F, in.K, in.T, in.r, in.r, in.sigma, in.is_call}; }
+
 }  // namespace
 
-std::size_t bs_price_batch(const bsm_batch& in, std::span<double> price) {
+namespace simd {
+
+std::string_view name(isa which) noexcept {
+  switch (which) {
+    case isa::avx2: return "avx2";
+    case isa::avx512: return "avx512";
+    case isa::scalar: break;
+  }
+  return "scalar";
+}
+
+std::optional<isa> isa_from_name(std::string_view text) noexcept {
+  for (isa which : {isa::scalar, isa::avx2, isa::avx512}) {
+    if (text == name(which)) return which;
+  }
+  return std::nullopt;
+}
+
+bool cpu_supports(isa which) noexcept {
+#if OPTARO_SIMD_X86
+  // __builtin_cpu_supports also checks that the OS saves the vector registers (XGETBV). Detected once;
+  // __builtin_cpu_init first in case the first batch runs from a static initializer.
+  static const bool avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+  static const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+  switch (which) {
+    case isa::avx2: return avx2;
+    case isa::avx512: return avx512;
+    case isa::scalar: return true;
+  }
+  return false;
+#else
+  return which == isa::scalar;
+#endif
+}
+
+isa best_isa() noexcept {
+  static const isa best = cpu_supports(isa::avx512) ? isa::avx512 : cpu_supports(isa::avx2) ? isa::avx2 : isa::scalar;
+  return best;
+}
+
+std::size_t bs_price_batch(isa which, const bsm_batch& in, std::span<double> price) {
   const std::size_t n = batch_rows({{"S", in.S.size()},
                                     {"K", in.K.size()},
                                     {"T", in.T.size()},
@@ -101,14 +190,11 @@ std::size_t bs_price_batch(const bsm_batch& in, std::span<double> price) {
                                     {"sigma", in.sigma.size()},
                                     {"is_call", in.is_call.size()}},
                                    {{"price", price.size()}});
-  for (std::size_t i = 0; i < n; ++i) {
-    price[i] = bs_price(at(in.S, i), at(in.K, i), at(in.T, i), at(in.r, i), at(in.q, i), at(in.sigma, i),
-                        at(in.is_call, i) != 0);
-  }
+  run_price_rows(which, in, n, price);
   return n;
 }
 
-std::size_t bs_greeks_batch(const bsm_batch& in, const greeks_columns& out, bool trader_units) {
+std::size_t bs_greeks_batch(isa which, const bsm_batch& in, const greeks_columns& out, bool trader_units) {
   const std::size_t n = greeks_rows({{"S", in.S.size()},
                                      {"K", in.K.size()},
                                      {"T", in.T.size()},
@@ -117,15 +203,11 @@ std::size_t bs_greeks_batch(const bsm_batch& in, const greeks_columns& out, bool
                                      {"sigma", in.sigma.size()},
                                      {"is_call", in.is_call.size()}},
                                     out);
-  for (std::size_t i = 0; i < n; ++i) {
-    const greeks g = bs_greeks(at(in.S, i), at(in.K, i), at(in.T, i), at(in.r, i), at(in.q, i), at(in.sigma, i),
-                               at(in.is_call, i) != 0);
-    write_greeks(out, i, trader_units ? to_trader_units(g) : g);
-  }
+  run_greeks_rows(which, in, n, out, false, trader_units);
   return n;
 }
 
-std::size_t black76_price_batch(const black76_batch& in, std::span<double> price) {
+std::size_t black76_price_batch(isa which, const black76_batch& in, std::span<double> price) {
   const std::size_t n = batch_rows({{"F", in.F.size()},
                                     {"K", in.K.size()},
                                     {"T", in.T.size()},
@@ -133,14 +215,11 @@ std::size_t black76_price_batch(const black76_batch& in, std::span<double> price
                                     {"sigma", in.sigma.size()},
                                     {"is_call", in.is_call.size()}},
                                    {{"price", price.size()}});
-  for (std::size_t i = 0; i < n; ++i) {
-    price[i] =
-        black76_price(at(in.F, i), at(in.K, i), at(in.T, i), at(in.r, i), at(in.sigma, i), at(in.is_call, i) != 0);
-  }
+  run_price_rows(which, as_bsm(in), n, price);
   return n;
 }
 
-std::size_t black76_greeks_batch(const black76_batch& in, const greeks_columns& out, bool trader_units) {
+std::size_t black76_greeks_batch(isa which, const black76_batch& in, const greeks_columns& out, bool trader_units) {
   const std::size_t n = greeks_rows({{"F", in.F.size()},
                                      {"K", in.K.size()},
                                      {"T", in.T.size()},
@@ -148,12 +227,37 @@ std::size_t black76_greeks_batch(const black76_batch& in, const greeks_columns& 
                                      {"sigma", in.sigma.size()},
                                      {"is_call", in.is_call.size()}},
                                     out);
-  for (std::size_t i = 0; i < n; ++i) {
-    const greeks g =
-        black76_greeks(at(in.F, i), at(in.K, i), at(in.T, i), at(in.r, i), at(in.sigma, i), at(in.is_call, i) != 0);
-    write_greeks(out, i, trader_units ? to_trader_units(g) : g);
-  }
+  run_greeks_rows(which, as_bsm(in), n, out, true, trader_units);
   return n;
+}
+
+bool evaluate(isa which, vector_function f, std::span<const double> a, std::span<const double> b,
+              std::span<double> out) noexcept {
+#if OPTARO_SIMD_X86
+  if (!cpu_supports(which)) return false;
+  if (which == isa::avx512) return simd::avx512::evaluate(f, a, b, out), true;
+  if (which == isa::avx2) return simd::avx2::evaluate(f, a, b, out), true;
+#endif
+  (void)which, (void)f, (void)a, (void)b, (void)out;
+  return false;
+}
+
+}  // namespace simd
+
+std::size_t bs_price_batch(const bsm_batch& in, std::span<double> price) {
+  return simd::bs_price_batch(simd::best_isa(), in, price);
+}
+
+std::size_t bs_greeks_batch(const bsm_batch& in, const greeks_columns& out, bool trader_units) {
+  return simd::bs_greeks_batch(simd::best_isa(), in, out, trader_units);
+}
+
+std::size_t black76_price_batch(const black76_batch& in, std::span<double> price) {
+  return simd::black76_price_batch(simd::best_isa(), in, price);
+}
+
+std::size_t black76_greeks_batch(const black76_batch& in, const greeks_columns& out, bool trader_units) {
+  return simd::black76_greeks_batch(simd::best_isa(), in, out, trader_units);
 }
 
 std::size_t implied_vol_batch(const iv_batch& in, std::span<double> sigma, std::span<status> st) {

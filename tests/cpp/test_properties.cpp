@@ -1,5 +1,6 @@
 // Properties of the pricing core that need no reference values: put-call parity, scaling invariance,
-// price -> IV -> price round trips, batch == scalar bit for bit, one bad row never spoiling a batch,
+// price -> IV -> price round trips, batch == scalar (to a stated tolerance for prices and Greeks, bit for bit
+// for implied vol), one bad row never spoiling a batch,
 // Black-76 == BSM with S = F and q = r, trader units, and the length-mismatch error naming its field.
 // Inputs come from std::mt19937_64 with fixed seeds (its output sequence is fixed by the standard;
 // doubles are formed from its bits here, not by the implementation-defined distributions).
@@ -114,6 +115,29 @@ struct greek_buffers {
   std::vector<std::vector<double>> data;
   optaro::greeks_columns cols;
 };
+
+// Batch == scalar for prices and Greeks. The batch kernels run vectorised (src/simd/): the scalar
+// functions' formulas, regions and order of operations, but with vector exp, log, erfcx and erfc that
+// differ from the C library's by an ulp or a few (bounds proven in test_vector_math.cpp), so a batch
+// value is no longer the scalar one bit for bit. It must agree to what those ulps can move it:
+//  - prices within 8 eps relative, or 1e-15 S absolute: far out of the money b is a difference whose
+//    cancellation (bounded by b's own conditioning, as in the scalar code) magnifies an ulp of erfcx;
+//    the relative accuracy of such tiny prices is scored against mpmath separately
+//    (test_vector_math.cpp, every instruction set, same bound as the scalar code's).
+//  - Greeks within 1e-9 relative (their accuracy contract against mpmath, test_accuracy.cpp), or
+//    1e-12 of the Greek's natural unit S^degree (times the trader-unit factor) where terms cancel
+//    near a zero crossing.
+// Rows the kernels hand to the scalar function (invalid inputs, T = 0, ...) still match bit for bit,
+// and implied_vol_batch, which is a loop of the scalar solver, is still checked bit for bit.
+bool batch_agrees(std::size_t field, double batch, double scalar, double S, bool trader_units = false) {
+  if (same_bits(batch, scalar)) return true;
+  if (!std::isfinite(batch) || !std::isfinite(scalar)) return false;
+  const double diff = std::abs(batch - scalar);
+  if (field == 0) return diff <= 8 * eps * std::abs(scalar) || diff <= 1e-15 * S;
+  optaro::greeks ones{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  const double unit = trader_units ? optaro::to_trader_units(ones).*fields[field].member : 1.0;
+  return diff <= 1e-9 * std::abs(scalar) + 1e-12 * std::pow(S, fields[field].degree) * unit;
+}
 
 // ---- put-call parity -------------------------------------------------------------------------------
 
@@ -258,7 +282,7 @@ batch_rows make_batch(std::uint64_t seed, std::size_t n, double r_all, double q_
   return b;
 }
 
-TEST(Properties, BatchEqualsScalarBitForBit) {
+TEST(Properties, BatchEqualsScalarWithinTolerance) {
   constexpr std::size_t n = 400;
   const double r1[] = {0.05}, q1[] = {0.02};
   const batch_rows b = make_batch(20240605, n, r1[0], q1[0]);
@@ -276,10 +300,11 @@ TEST(Properties, BatchEqualsScalarBitForBit) {
       const optaro::greeks raw76 = optaro::black76_greeks(b.S[i], b.K[i], b.T[i], r1[0], b.sigma[i], b.call[i] != 0);
       const optaro::greeks s76 = trader ? optaro::to_trader_units(raw76) : raw76;
       for (std::size_t k = 0; k < std::size(fields); ++k) {
-        EXPECT_TRUE(same_bits(gb.at(k, i), s.*fields[k].member))
+        EXPECT_TRUE(batch_agrees(k, gb.at(k, i), s.*fields[k].member, b.S[i], trader))
             << fields[k].name << " row " << i << " trader_units=" << trader << ": " << gb.at(k, i) << " vs "
             << s.*fields[k].member;
-        EXPECT_TRUE(same_bits(g76.at(k, i), s76.*fields[k].member)) << "black76 " << fields[k].name << " row " << i;
+        EXPECT_TRUE(batch_agrees(k, g76.at(k, i), s76.*fields[k].member, b.S[i], trader))
+            << "black76 " << fields[k].name << " row " << i << ": " << g76.at(k, i) << " vs " << s76.*fields[k].member;
       }
     }
   }
@@ -292,8 +317,12 @@ TEST(Properties, BatchEqualsScalarBitForBit) {
   ASSERT_EQ(optaro::implied_vol_batch({b.price, b.S, b.K, b.T, r1, q1, b.call}, sigma_only), n);
   for (std::size_t i = 0; i < n; ++i) {
     const bool c = b.call[i] != 0;
-    EXPECT_TRUE(same_bits(price[i], optaro::bs_price(b.S[i], b.K[i], b.T[i], r1[0], q1[0], b.sigma[i], c))) << i;
-    EXPECT_TRUE(same_bits(price76[i], optaro::black76_price(b.S[i], b.K[i], b.T[i], r1[0], b.sigma[i], c))) << i;
+    EXPECT_TRUE(
+        batch_agrees(0, price[i], optaro::bs_price(b.S[i], b.K[i], b.T[i], r1[0], q1[0], b.sigma[i], c), b.S[i]))
+        << i;
+    EXPECT_TRUE(
+        batch_agrees(0, price76[i], optaro::black76_price(b.S[i], b.K[i], b.T[i], r1[0], b.sigma[i], c), b.S[i]))
+        << i;
     const optaro::iv_result res = optaro::bs_implied_vol(b.price[i], b.S[i], b.K[i], b.T[i], r1[0], q1[0], c);
     EXPECT_TRUE(same_bits(sigma[i], res.sigma)) << i << ": " << sigma[i] << " vs " << res.sigma;
     EXPECT_TRUE(same_bits(sigma_only[i], res.sigma)) << i;
@@ -319,7 +348,7 @@ TEST(Properties, BatchBroadcastsLengthOneInputs) {
   std::vector<optaro::status> st(n);
   ASSERT_EQ(optaro::implied_vol_batch({price, S, K, T, r, q, call}, sig_back, st), n);
   for (std::size_t i = 0; i < n; ++i) {
-    EXPECT_TRUE(same_bits(price[i], optaro::bs_price(100.0, K[i], T[i], 0.03, 0.01, sigma[i], true))) << i;
+    EXPECT_TRUE(batch_agrees(0, price[i], optaro::bs_price(100.0, K[i], T[i], 0.03, 0.01, sigma[i], true), 100.0)) << i;
     const optaro::iv_result res = optaro::bs_implied_vol(price[i], 100.0, K[i], T[i], 0.03, 0.01, true);
     EXPECT_TRUE(same_bits(sig_back[i], res.sigma)) << i;
     EXPECT_EQ(st[i], res.st) << i;
@@ -327,7 +356,7 @@ TEST(Properties, BatchBroadcastsLengthOneInputs) {
   // a single row broadcast against nothing longer: n = 1
   double one[1];
   EXPECT_EQ(optaro::bs_price_batch({S, S, r, r, q, r, call}, one), 1u);
-  EXPECT_TRUE(same_bits(one[0], optaro::bs_price(100.0, 100.0, 0.03, 0.03, 0.01, 0.03, true)));
+  EXPECT_TRUE(batch_agrees(0, one[0], optaro::bs_price(100.0, 100.0, 0.03, 0.03, 0.01, 0.03, true), 100.0));
 }
 
 // Unwanted Greek columns are empty spans and are skipped.
@@ -341,8 +370,8 @@ TEST(Properties, GreeksBatchWritesOnlyRequestedColumns) {
   ASSERT_EQ(optaro::bs_greeks_batch({S, K, T, r, q, sig, call}, cols), 2u);
   for (std::size_t i = 0; i < 2; ++i) {
     const optaro::greeks g = optaro::bs_greeks(S[i], K[i], 0.5, 0.05, 0.0, 0.2, call[i] != 0);
-    EXPECT_TRUE(same_bits(delta[i], g.delta));
-    EXPECT_TRUE(same_bits(vega[i], g.vega));
+    EXPECT_TRUE(batch_agrees(1, delta[i], g.delta, S[i]));
+    EXPECT_TRUE(batch_agrees(3, vega[i], g.vega, S[i]));
   }
 }
 
@@ -363,7 +392,8 @@ TEST(Properties, BadRowsDoNotSpoilABatch) {
   std::vector<double> price(n);
   ASSERT_EQ(optaro::bs_price_batch({S, K, T, r, q, sig, call}, price), n);
   for (std::size_t i : good) {
-    EXPECT_TRUE(same_bits(price[i], optaro::bs_price(S[i], K[i], T[i], 0.05, 0.02, sig[i], call[i] != 0))) << i;
+    EXPECT_TRUE(batch_agrees(0, price[i], optaro::bs_price(S[i], K[i], T[i], 0.05, 0.02, sig[i], call[i] != 0), S[i]))
+        << i;
     EXPECT_TRUE(std::isfinite(price[i]) && price[i] > 0) << i;
   }
   // T = 0 is an input: the intrinsic value (nothing to discount); invalid rows are NaN
@@ -376,7 +406,7 @@ TEST(Properties, BadRowsDoNotSpoilABatch) {
   for (std::size_t i : good) {
     const optaro::greeks g = optaro::bs_greeks(S[i], K[i], T[i], 0.05, 0.02, sig[i], call[i] != 0);
     for (std::size_t k = 0; k < std::size(fields); ++k) {
-      EXPECT_TRUE(same_bits(gb.at(k, i), g.*fields[k].member)) << fields[k].name << " row " << i;
+      EXPECT_TRUE(batch_agrees(k, gb.at(k, i), g.*fields[k].member, S[i])) << fields[k].name << " row " << i;
     }
   }
   EXPECT_EQ(gb.at(1, 1), 1.0);  // delta of the expired ITM call: the step
