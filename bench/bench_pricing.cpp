@@ -134,7 +134,9 @@ void BM_price_batch(benchmark::State& state) {
                           [&](std::vector<double>& out) { optaro::bs_price_batch(as_batch(d.all), out); });
 }
 
-void BM_greeks_batch_all(benchmark::State& state) {
+// Price and all 12 Greeks of the whole option set into 13 columns by `greeks(batch, columns)`, per option.
+template <class Greeks>
+void time_all_greeks(benchmark::State& state, Greeks&& greeks) {
   const dataset& d = data();
   const std::size_t n = d.all.K.size();
   std::array<std::vector<double>, 13> col;
@@ -142,11 +144,17 @@ void BM_greeks_batch_all(benchmark::State& state) {
   const optaro::greeks_columns out{col[0], col[1], col[2], col[3],  col[4],  col[5], col[6],
                                    col[7], col[8], col[9], col[10], col[11], col[12]};
   for (auto _ : state) {
-    optaro::bs_greeks_batch(as_batch(d.all), out);
+    greeks(as_batch(d.all), out);
     benchmark::DoNotOptimize(col[0].data());
     benchmark::ClobberMemory();
   }
   set_per_option_counters(state, n);
+}
+
+void BM_greeks_batch_all(benchmark::State& state) {
+  time_all_greeks(state, [](const optaro::bsm_batch& in, const optaro::greeks_columns& out) {
+    optaro::bs_greeks_batch(in, out);
+  });
 }
 
 // The same two batches with the instruction set forced; range(0) indexes optaro::simd::isa.
@@ -166,18 +174,9 @@ void BM_price_batch_isa(benchmark::State& state) {
 
 void BM_greeks_batch_all_isa(benchmark::State& state) {
   const optaro::simd::isa which = forced_isa(state);
-  const dataset& d = data();
-  const std::size_t n = d.all.K.size();
-  std::array<std::vector<double>, 13> col;
-  for (auto& c : col) c.resize(n);
-  const optaro::greeks_columns out{col[0], col[1], col[2], col[3],  col[4],  col[5], col[6],
-                                   col[7], col[8], col[9], col[10], col[11], col[12]};
-  for (auto _ : state) {
-    optaro::simd::bs_greeks_batch(which, as_batch(d.all), out, false);
-    benchmark::DoNotOptimize(col[0].data());
-    benchmark::ClobberMemory();
-  }
-  set_per_option_counters(state, n);
+  time_all_greeks(state, [which](const optaro::bsm_batch& in, const optaro::greeks_columns& out) {
+    optaro::simd::bs_greeks_batch(which, in, out, false);
+  });
 }
 
 void run_implied_vol_batch(benchmark::State& state, const option_set& o, std::span<const double> price) {
