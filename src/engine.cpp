@@ -121,6 +121,10 @@ std::string trace_id(std::mt19937_64& random) {
   return id;
 }
 
+/// A chain's share of a worker batch (a tick's is 1): its analysis costs ~50x a tick's, and its write
+/// commands carry ~100x the bytes, so batching more than a few buys no round trips worth their latency.
+constexpr std::size_t chain_cost = 16;
+
 /// A bounded queue of one worker. Forwarded messages and retries may exceed the bound: they are
 /// already inside the engine, and making a worker wait for another worker's queue could deadlock.
 class work_queue {
@@ -138,14 +142,20 @@ class work_queue {
     items_.push_back(std::move(t));
     not_empty_.notify_one();
   }
-  /// Waits for a task, then moves it and up to max - 1 more that are queued into `out`; false once
-  /// closed and empty.
-  bool pop_batch(std::vector<task_ptr>& out, std::size_t max) {
+  /// Waits for a task, then moves it and more that are queued into `out` while their cost stays within
+  /// `budget` (a tick or a quote costs 1, a chain chain_cost: a batch's messages publish only once all
+  /// of them are analysed, so a batch of chains would hold the first one back by the others' ~0.3 ms
+  /// each); false once closed and empty.
+  bool pop_batch(std::vector<task_ptr>& out, std::size_t budget) {
     std::unique_lock lock{mutex_};
     not_empty_.wait(lock, [&] { return !items_.empty() || closed_; });
     if (items_.empty()) return false;
     const std::size_t before = items_.size();
-    while (!items_.empty() && out.size() < max) {
+    std::size_t spent = 0;
+    while (!items_.empty()) {
+      const std::size_t cost = items_.front()->message.kind == message_kind::option_chain ? chain_cost : 1;
+      if (!out.empty() && spent + cost > budget) break;
+      spent += cost;
       out.push_back(std::move(items_.front()));
       items_.pop_front();
     }
@@ -606,24 +616,42 @@ void enricher::impl::store_batch(std::vector<task_ptr>& batch, const std::vector
 // as one set() of each key's last value (the same end state as writing them all), then the smiles.
 void enricher::impl::cache_batch(worker& w, std::vector<task_ptr>& batch, const std::vector<std::size_t>& at) {
   std::unordered_map<timestamp_ns*, timestamp_ns> newest;         // this batch's view of newest_written
-  std::vector<const cache_write*> writes;
+  std::vector<cache_write*> writes;
   std::vector<std::size_t> writers;
   for (const std::size_t i : at) {
-    const task& t = *batch[i];
+    task& t = *batch[i];
     timestamp_ns* slot = newest_written(w, t);
     const auto [it, fresh] = newest.try_emplace(slot, *slot);
     if (t.timestamp < it->second) continue;
     it->second = t.timestamp;
     writers.push_back(i);
-    for (const cache_write& c : t.cache_writes) writes.push_back(&c);
+    for (cache_write& c : t.cache_writes) writes.push_back(&c);
   }
-  std::vector<cache_write> last_values;
-  std::unordered_set<std::string_view> seen;
+  // The last write of each key, moved out of its message for the call and back after it (a retry of
+  // the stage needs them): no value is copied.
+  // A batch writes few distinct keys (a product's latest and candle keys, again and again): a linear
+  // search of those found is cheaper than a hash set's allocation per write.
+  std::vector<cache_write*> last;
   for (auto it = writes.rbegin(); it != writes.rend(); ++it) {
-    if (seen.insert((*it)->key).second) last_values.push_back(**it);
+    const std::string& key = (*it)->key;
+    if (std::none_of(last.begin(), last.end(), [&](const cache_write* c) { return c->key == key; })) last.push_back(*it);
   }
-  std::reverse(last_values.begin(), last_values.end());
-  if (!last_values.empty()) ports.cache->set(last_values);
+  std::reverse(last.begin(), last.end());
+  if (!last.empty()) {
+    std::vector<cache_write> values;
+    values.reserve(last.size());
+    for (cache_write* c : last) values.push_back(std::move(*c));
+    const auto restore = [&] {
+      for (std::size_t k = 0; k < last.size(); ++k) *last[k] = std::move(values[k]);
+    };
+    try {
+      ports.cache->set(values);
+    } catch (...) {
+      restore();
+      throw;
+    }
+    restore();
+  }
   for (const std::size_t i : writers) {
     task& t = *batch[i];
     if (!t.smile_set_key.empty()) ports.cache->replace_smile(t.smile_set_key, t.smile_iv_key, t.smile, config.latest_ttl);

@@ -66,7 +66,9 @@ struct enricher_config {
   std::size_t receive_batch = 64;    ///< deliveries asked of the source at a time, >= 1
   /// Messages a worker takes from its queue at a time, >= 1: it runs each stage for all of them before
   /// the next, so that a port's batch operation (a Redis pipeline, an insert_many) serves them with
-  /// one round trip. It never waits to fill a batch: under a light load a batch is one message.
+  /// one round trip. It never waits to fill a batch: under a light load a batch is one message. A chain
+  /// counts as 16 messages (at most 4 chains a batch at the default): a batch publishes once all its
+  /// messages are analysed, and a chain's analysis is ~0.3 ms.
   std::size_t worker_batch = 64;
   retry_policy retry{};
   std::uint64_t random_seed = 0;  ///< for jitter and trace ids; 0 draws one from std::random_device
