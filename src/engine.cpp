@@ -531,7 +531,13 @@ void enricher::impl::process(worker& w, std::vector<task_ptr>& batch) {
       case stage::claim: run_batched(w, batch, at, s, [&] { claim_batch(batch, at); }); break;
       case stage::store: run_batched(w, batch, at, s, [&] { store_batch(batch, at); }); break;
       case stage::cache: run_batched(w, batch, at, s, [&] { cache_batch(w, batch, at); }); break;
-      case stage::publish: run_batched(w, batch, at, s, [&] { publish_batch(batch, at); }); break;
+      case stage::publish:
+        if (ports.sink->publishes_batches()) {
+          run_batched(w, batch, at, s, [&] { publish_batch(batch, at); });
+        } else {
+          for (const std::size_t i : at) run_one(w, batch[i]);
+        }
+        break;
       case stage::complete: run_batched(w, batch, at, s, [&] { complete_batch(batch, at); }); break;
       case stage::acknowledge: run_batched(w, batch, at, s, [&] { acknowledge_batch(batch, at); }); break;
       default:

@@ -70,6 +70,9 @@ class enriched_meter final : public message_sink {
 
   void publish(std::string_view channel, std::string_view payload) override;
   void publish_many(std::span<const outbound_message> messages) override;
+  [[nodiscard]] bool publishes_batches() const noexcept override {
+    return forward_ == nullptr || forward_->publishes_batches();
+  }
 
   /// Messages published on the enriched channel of a kind (quotes: 0 unless the engine publishes them).
   [[nodiscard]] std::uint64_t published(message_kind kind) const noexcept {

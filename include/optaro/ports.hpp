@@ -97,6 +97,11 @@ class message_sink {
   /// publish() of many messages, in order (one round trip where the sink allows); by default one by one.
   /// A failure may come after some were published: a retry publishes those again (at least once).
   virtual void publish_many(std::span<const outbound_message> messages);
+  /// True when publish_many sends a batch as one (a pipeline), so that it fails as a whole, for the
+  /// transport. The engine then hands such a sink whole batches; any other sink gets its messages one
+  /// by one, so that a failure belongs to its message alone (a callback that raises for one message
+  /// must not make the others of its batch publish twice).
+  [[nodiscard]] virtual bool publishes_batches() const noexcept { return false; }
   [[nodiscard]] virtual port_health health() const { return {}; }
 };
 

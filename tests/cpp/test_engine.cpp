@@ -567,6 +567,25 @@ TEST(EngineBatches, TheSameMessageTwiceInOneBatchIsProcessedOnceThenSeenAsADupli
   EXPECT_EQ(b.engine->stats().deferred, 0u);
 }
 
+TEST(EngineBatches, ASinkThatFailsForOneMessageOfABatchPublishesEveryOtherOnce) {
+  rig r;
+  std::vector<std::string> published;  // only the engine's one worker writes it
+  optaro::callback_sink sink{[&](std::string_view, std::string_view payload) {
+    const auto tick = nlohmann::json::parse(payload);
+    if (tick.at("tick_id") == 2) throw std::runtime_error("the subscriber refused tick 2");
+    published.push_back(tick.at("tick_id").dump());
+  }};
+  optaro::enricher_config config = rig::defaults();
+  config.workers = 1;
+  optaro::enricher engine{r.ports_with(sink), config};
+  for (const optaro::delivery& m : nifty_ticks(5)) ASSERT_TRUE(engine.submit(m));  // one batch
+  engine.start();
+  ASSERT_TRUE(engine.wait_quiescent(10s));
+  EXPECT_EQ(published, (std::vector<std::string>{"0", "1", "3", "4"}));
+  ASSERT_EQ(r.dead_letters.size(), 1u);
+  EXPECT_EQ(r.dead_letters.list(0, 1).front().id, "2");
+}
+
 TEST(EngineBatches, TheCacheKeepsTheNewestTickWhenABatchHoldsThemOutOfOrder) {
   batch_rig b{{message(message_kind::underlying, tick_json("NIFTY", 2, 102, 1, t0 + 2'000'000'000)),
                message(message_kind::underlying, tick_json("NIFTY", 1, 101, 1, t0 + 1'000'000'000))}};

@@ -55,6 +55,7 @@ class pubsub_sink final : public message_sink {
   void publish(std::string_view channel, std::string_view payload) override;
   /// PUBLISHes pipelined: one round trip.
   void publish_many(std::span<const outbound_message> messages) override;
+  [[nodiscard]] bool publishes_batches() const noexcept override { return true; }
   [[nodiscard]] port_health health() const override;
 
  private:
@@ -97,6 +98,7 @@ class stream_sink final : public message_sink {
   void publish(std::string_view stream, std::string_view payload) override;
   /// XADDs pipelined: one round trip.
   void publish_many(std::span<const outbound_message> messages) override;
+  [[nodiscard]] bool publishes_batches() const noexcept override { return true; }
   [[nodiscard]] port_health health() const override;
 
  private:
