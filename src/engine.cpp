@@ -14,7 +14,6 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <variant>
 
@@ -519,12 +518,15 @@ void enricher::impl::process(worker& w, std::vector<task_ptr>& batch) {
     if (s == stage::claim) {
       // The same message twice in one batch (a producer's retry): the second must see the first done,
       // as it would one batch later, not its claim in flight. It runs once this batch has finished.
-      std::unordered_set<std::string_view> keys;
-      std::erase_if(at, [&](std::size_t i) {
-        if (keys.insert(batch[i]->idempotency_key).second) return false;
-        repeats.push_back(std::move(batch[i]));
-        return true;
-      });
+      // Sorted views of the keys find them without a hash set's allocation per message.
+      std::vector<std::pair<std::string_view, std::size_t>> keys;
+      keys.reserve(at.size());
+      for (const std::size_t i : at) keys.emplace_back(batch[i]->idempotency_key, i);
+      std::sort(keys.begin(), keys.end());
+      for (std::size_t k = 1; k < keys.size(); ++k) {
+        if (keys[k].first == keys[k - 1].first) repeats.push_back(std::move(batch[keys[k].second]));
+      }
+      if (!repeats.empty()) std::erase_if(at, [&](std::size_t i) { return !batch[i]; });
     }
     if (at.empty()) continue;
     switch (s) {
