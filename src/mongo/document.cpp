@@ -2,6 +2,7 @@
 // parser straight into libbson's builder (no JSON DOM in between: a 68 KB chain is one pass), and BSON
 // is written back as JSON by walking it with bson_iter_t.
 #include "document.hpp"
+#include "owned_bson.hpp"
 
 #include <bson/bson.h>
 
@@ -229,19 +230,6 @@ class bson_builder {
   bool finished_ = false;
   seen_field product_, symbol_, id_;
   bool timestamp_ = false;
-};
-
-/// An owned bson_t, destroyed on every path.
-class owned_bson {
- public:
-  owned_bson() { bson_init(&value_); }
-  ~owned_bson() { bson_destroy(&value_); }
-  owned_bson(const owned_bson&) = delete;
-  owned_bson& operator=(const owned_bson&) = delete;
-  [[nodiscard]] bson_t* get() noexcept { return &value_; }
-
- private:
-  bson_t value_;
 };
 
 /// Makes the document carry its identity: adds what is missing, rejects what disagrees.

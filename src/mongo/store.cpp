@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "document.hpp"
+#include "owned_bson.hpp"
 
 namespace optaro::mongo {
 namespace {
@@ -43,20 +44,7 @@ void ensure_mongoc_initialised() {
 
 // ---- RAII around libmongoc handles ------------------------------------------------------------------
 
-/// A bson_t on the stack, initialised empty and destroyed on every path. A driver function that
-/// "always initialises" its reply may initialise it again: an empty inline bson_t owns no memory.
-class owned_bson {
- public:
-  owned_bson() { bson_init(&value_); }
-  ~owned_bson() { bson_destroy(&value_); }
-  owned_bson(const owned_bson&) = delete;
-  owned_bson& operator=(const owned_bson&) = delete;
-  [[nodiscard]] bson_t* get() noexcept { return &value_; }
-  [[nodiscard]] const bson_t* get() const noexcept { return &value_; }
-
- private:
-  bson_t value_;
-};
+using detail::owned_bson;
 
 struct collection_deleter {
   void operator()(mongoc_collection_t* c) const noexcept { mongoc_collection_destroy(c); }
@@ -449,33 +437,34 @@ port_health document_store::health() const {
   }
 }
 
-std::optional<std::string> document_store::latest_underlying(std::string_view product) const {
-  owned_bson filter;
-  append(filter.get(), "product", product);
+namespace {
+
+// The newest document (by "timestamp") of a kind matching `filter`, as JSON.
+std::optional<std::string> newest(const auto& store_impl, message_kind kind, const bson_t* filter, const char* what) {
   owned_bson opts;
   bson_t sort;
   bson_append_document_begin(opts.get(), "sort", -1, &sort);
   append(&sort, "timestamp", std::int32_t{-1});
   bson_append_document_end(opts.get(), &sort);
   bson_append_int64(opts.get(), "limit", -1, 1);
-  std::vector<std::string> found = impl_->find(message_kind::underlying, filter.get(), opts.get(), "latest_underlying");
+  std::vector<std::string> found = store_impl.find(kind, filter, opts.get(), what);
   if (found.empty()) return std::nullopt;
   return std::move(found.front());
+}
+
+}  // namespace
+
+std::optional<std::string> document_store::latest_underlying(std::string_view product) const {
+  owned_bson filter;
+  append(filter.get(), "product", product);
+  return newest(*impl_, message_kind::underlying, filter.get(), "latest_underlying");
 }
 
 std::optional<std::string> document_store::latest_chain(std::string_view product, std::string_view expiry) const {
   owned_bson filter;
   append(filter.get(), "product", product);
   append(filter.get(), "expiry", expiry);
-  owned_bson opts;
-  bson_t sort;
-  bson_append_document_begin(opts.get(), "sort", -1, &sort);
-  append(&sort, "timestamp", std::int32_t{-1});
-  bson_append_document_end(opts.get(), &sort);
-  bson_append_int64(opts.get(), "limit", -1, 1);
-  std::vector<std::string> found = impl_->find(message_kind::option_chain, filter.get(), opts.get(), "latest_chain");
-  if (found.empty()) return std::nullopt;
-  return std::move(found.front());
+  return newest(*impl_, message_kind::option_chain, filter.get(), "latest_chain");
 }
 
 std::vector<std::string> document_store::ticks(std::string_view product, timestamp_ns from, timestamp_ns to) const {
