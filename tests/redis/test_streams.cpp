@@ -329,11 +329,10 @@ TEST(RedisStreams, ASourceCarriesOnAfterTheServerRestarts) {
 
 // ---- the engine on streams -------------------------------------------------------------------------
 
-TEST(RedisStreams, TheEngineConsumesEveryMessageOnceFromStreams) {
-  OPTARO_REQUIRE_REDIS();
-  constexpr int messages = 300;
-  const std::string prefix = unique_prefix();
-  const inbound_names names = prefixed_names(prefix);
+/// Redis ports under a key prefix of their own, an in-memory store and sink, and the engine's ports over them.
+struct engine_on_streams {
+  std::string prefix = unique_prefix();
+  inbound_names names = prefixed_names(prefix);
   connection_pool pool{server_options()};
   dead_letter_queue letters{pool, prefix + "dlq:enrichment"};
   stream_source source{server_options(), settings(prefix, "engine"), letters};
@@ -344,88 +343,86 @@ TEST(RedisStreams, TheEngineConsumesEveryMessageOnceFromStreams) {
   in_memory_sink sink;
   system_clock time;
 
+  enricher_ports ports() { return {&source, &sink, &store, &redis_cache, &claims, &letters, &time}; }
+};
+
+TEST(RedisStreams, TheEngineConsumesEveryMessageOnceFromStreams) {
+  OPTARO_REQUIRE_REDIS();
+  constexpr int messages = 300;
+  engine_on_streams r;
+
   enricher_config config;
   config.workers = 3;
-  config.names.key_prefix = prefix;
+  config.names.key_prefix = r.prefix;
   config.retry.base_delay = 10ms;
-  enricher engine{enricher_ports{&source, &sink, &store, &redis_cache, &claims, &letters, &time}, config};
+  enricher engine{r.ports(), config};
   engine.start();
   for (int i = 0; i < messages; ++i) {
     const std::string product = "P" + std::to_string(i % 5);
     const std::string tick = R"({"product":")" + product + R"(","tick_id":)" + std::to_string(i) +
                              R"(,"price":)" + std::to_string(100 + i) + R"(,"volume":10,"timestamp":)" +
                              std::to_string(1'736'937'000'000'000'000LL + i * 1'000'000'000LL) + "}";
-    producer.publish(names.underlying, tick);
-    if (i % 50 == 0) producer.publish(names.underlying, tick);  // a producer's retry: a true duplicate
+    r.producer.publish(r.names.underlying, tick);
+    if (i % 50 == 0) r.producer.publish(r.names.underlying, tick);  // a producer's retry: a true duplicate
   }
-  EXPECT_TRUE(eventually([&] { return store.size(message_kind::underlying) == messages; }, 20s));
-  EXPECT_TRUE(eventually([&] { return pending(pool, names.underlying, "enrichers") == 0; }, 5s));
+  EXPECT_TRUE(eventually([&] { return r.store.size(message_kind::underlying) == messages; }, 20s));
+  EXPECT_TRUE(eventually([&] { return pending(r.pool, r.names.underlying, "enrichers") == 0; }, 5s));
   engine.stop();
 
   const enricher_stats stats = engine.stats();
-  EXPECT_EQ(store.size(message_kind::underlying), static_cast<std::size_t>(messages));
+  EXPECT_EQ(r.store.size(message_kind::underlying), static_cast<std::size_t>(messages));
   EXPECT_EQ(stats.enriched, static_cast<std::uint64_t>(messages));
   EXPECT_EQ(stats.duplicates, 6U);  // the six repeated entries, and nothing else
   EXPECT_EQ(stats.dead_lettered, 0U);
-  EXPECT_EQ(letters.size(), 0U);
-  EXPECT_EQ(sink.count("enriched:underlying"), static_cast<std::size_t>(messages));
-  EXPECT_EQ(pending(pool, names.underlying, "enrichers"), 0);
-  EXPECT_TRUE(redis_cache.get(prefix + "latest:underlying:P0").has_value());
-  EXPECT_EQ(run(pool, {"GET", prefix + "processed:underlying:P3:3"}).text, "done");
+  EXPECT_EQ(r.letters.size(), 0U);
+  EXPECT_EQ(r.sink.count("enriched:underlying"), static_cast<std::size_t>(messages));
+  EXPECT_EQ(pending(r.pool, r.names.underlying, "enrichers"), 0);
+  EXPECT_TRUE(r.redis_cache.get(r.prefix + "latest:underlying:P0").has_value());
+  EXPECT_EQ(run(r.pool, {"GET", r.prefix + "processed:underlying:P3:3"}).text, "done");
   EXPECT_TRUE(engine.health().ok) << engine.health().to_json();
 }
 
 TEST(RedisStreams, DeadLettersInRedisAreReplayedThroughTheEngineExactlyOnce) {
-  // The store is down longer than the retry policy lasts: every message ends in the Redis dead-letter
-  // list (acknowledged, so the stream holds nothing pending); once the store is back, a replay
+  // The r.store is down longer than the retry policy lasts: every message ends in the Redis dead-letter
+  // list (acknowledged, so the stream holds nothing pending); once the r.store is back, a replay
   // processes each exactly once, and a second replay finds nothing to do.
   OPTARO_REQUIRE_REDIS();
   constexpr int messages = 20;
-  const std::string prefix = unique_prefix();
-  const inbound_names names = prefixed_names(prefix);
-  connection_pool pool{server_options()};
-  dead_letter_queue letters{pool, prefix + "dlq:enrichment"};
-  stream_source source{server_options(), settings(prefix, "engine"), letters};
-  stream_sink producer{pool};
-  cache redis_cache{pool};
-  idempotency_store claims{pool};
-  in_memory_document_store store;
-  in_memory_sink sink;
-  system_clock time;
-  store.set_available(false);
+  engine_on_streams r;
+  r.store.set_available(false);
 
   enricher_config config;
-  config.names.key_prefix = prefix;
+  config.names.key_prefix = r.prefix;
   config.retry.max_retries = 2;
   config.retry.base_delay = 10ms;
   config.retry.max_delay = 20ms;
-  enricher engine{enricher_ports{&source, &sink, &store, &redis_cache, &claims, &letters, &time}, config};
+  enricher engine{r.ports(), config};
   engine.start();
   std::vector<std::string> payloads;
   for (int i = 0; i < messages; ++i) {
     payloads.push_back(R"({"product":"NIFTY","tick_id":)" + std::to_string(i) + R"(,"price":100.5,"volume":1,)" +
                        R"("timestamp":"2025-01-15T10:30:0)" + std::to_string(i % 10) + R"(Z"})");
-    producer.publish(names.underlying, payloads.back());
+    r.producer.publish(r.names.underlying, payloads.back());
   }
-  ASSERT_TRUE(eventually([&] { return letters.size() == static_cast<std::size_t>(messages); }, 20s)) << letters.size();
-  EXPECT_TRUE(eventually([&] { return pending(pool, names.underlying, "enrichers") == 0; }, 5s));
-  for (const dead_letter& d : letters.list(0, messages)) {
+  ASSERT_TRUE(eventually([&] { return r.letters.size() == static_cast<std::size_t>(messages); }, 20s)) << r.letters.size();
+  EXPECT_TRUE(eventually([&] { return pending(r.pool, r.names.underlying, "enrichers") == 0; }, 5s));
+  for (const dead_letter& d : r.letters.list(0, messages)) {
     EXPECT_EQ(d.reason, dead_letter_reason::retries_exhausted);
     EXPECT_EQ(d.attempts, 3);
-    EXPECT_EQ(d.channel, names.underlying);
+    EXPECT_EQ(d.channel, r.names.underlying);
     EXPECT_NE(std::find(payloads.begin(), payloads.end(), d.payload), payloads.end());  // byte for byte
   }
-  EXPECT_EQ(store.size(message_kind::underlying), 0U);
+  EXPECT_EQ(r.store.size(message_kind::underlying), 0U);
 
-  store.set_available(true);
+  r.store.set_available(true);
   EXPECT_EQ(engine.replay_dead_letters(), static_cast<std::size_t>(messages));
-  EXPECT_TRUE(eventually([&] { return store.size(message_kind::underlying) == static_cast<std::size_t>(messages); }, 10s));
+  EXPECT_TRUE(eventually([&] { return r.store.size(message_kind::underlying) == static_cast<std::size_t>(messages); }, 10s));
   EXPECT_TRUE(engine.wait_quiescent(10s));
   EXPECT_EQ(engine.replay_dead_letters(), 0U);
   engine.stop();
-  EXPECT_EQ(store.size(message_kind::underlying), static_cast<std::size_t>(messages));
-  EXPECT_EQ(sink.count("enriched:underlying"), static_cast<std::size_t>(messages));
-  EXPECT_EQ(letters.size(), 0U);
+  EXPECT_EQ(r.store.size(message_kind::underlying), static_cast<std::size_t>(messages));
+  EXPECT_EQ(r.sink.count("enriched:underlying"), static_cast<std::size_t>(messages));
+  EXPECT_EQ(r.letters.size(), 0U);
 }
 
 }  // namespace
