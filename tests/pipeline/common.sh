@@ -84,6 +84,28 @@ mongo_port=$(cat "$OPTARO_TEST_MONGO_DIR/port")
 REDIS_URL="redis://127.0.0.1:$redis_port/0"
 MONGO_URI="mongodb://127.0.0.1:$mongo_port/"
 rcli() { redis-cli -p "$redis_port" "$@"; }
+
+# group_settled GROUP STREAM...: true when the consumer group has been delivered every entry of each
+# stream (its last-delivered id is the stream's last id) and has acknowledged them all (pending 0).
+# A stream that does not exist (nothing of that kind was produced) counts as settled.
+group_state="local function map(a) local m = {} for i = 1, #a, 2 do m[a[i]] = a[i + 1] end return m end
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local m = map(g)
+  if m['name'] == ARGV[1] then
+    return {tostring(m['pending']), m['last-delivered-id'], map(redis.call('XINFO', 'STREAM', KEYS[1]))['last-generated-id']}
+  end
+end
+return {'-1', '-', '-'}"
+group_settled() {
+  local group=$1 s state pending delivered last
+  shift
+  for s in "$@"; do
+    [ "$(rcli EXISTS "$s")" = 1 ] || continue
+    state=$(rcli --raw EVAL "$group_state" 1 "$s" "$group" | tr '\n' ' ')
+    read -r pending delivered last <<<"$state"
+    [ "$pending" = 0 ] && [ "$last" = "$delivered" ] || return 1
+  done
+}
 # A database and an idempotency-key prefix of this run only: the feed restarts its message ids at every
 # run, and earlier runs' documents and keys must not count.
 run_tag="${test_name#pipeline_}_$(date +%s)_$$"

@@ -29,21 +29,8 @@ reap feed || rc=$?
 produced=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["produced"]; p.pop("option_quote", None); print(json.dumps(p))' "$work/report.json")
 log "produced $produced"
 
-group_state="local function map(a) local m = {} for i = 1, #a, 2 do m[a[i]] = a[i + 1] end return m end
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local m = map(g)
-  if m['name'] == ARGV[1] then
-    return {tostring(m['pending']), m['last-delivered-id'], map(redis.call('XINFO', 'STREAM', KEYS[1]))['last-generated-id']}
-  end
-end
-return {'-1', '-', '-'}"
 settled() {
-  local s state pending delivered last
-  for s in "${streams[@]}"; do
-    state=$(rcli --raw EVAL "$group_state" 1 "$s" "$group" | tr '\n' ' ')
-    read -r pending delivered last <<<"$state"
-    [ "$pending" = 0 ] && [ "$last" = "$delivered" ] || return 1
-  done
+  group_settled "$group" "${streams[@]}" || return 1
   alive enrich || fail "the enrich process died"
 }
 wait_until 180 "the group has consumed and acknowledged every entry" settled

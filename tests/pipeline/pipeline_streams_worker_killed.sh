@@ -49,25 +49,8 @@ produced=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv
 total=$(python3 -c 'import json,sys; print(sum(json.loads(sys.argv[1]).values()))' "$produced")
 log "produced $produced (total $total)"
 
-# Everything delivered to the group and acknowledged: per stream, pending 0 and the group's
-# last-delivered id == the stream's last id.
-# group_state: "pending last-delivered-id last-generated-id" of ARGV[1] on stream KEYS[1].
-group_state="local function map(a) local m = {} for i = 1, #a, 2 do m[a[i]] = a[i + 1] end return m end
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local m = map(g)
-  if m['name'] == ARGV[1] then
-    return {tostring(m['pending']), m['last-delivered-id'], map(redis.call('XINFO', 'STREAM', KEYS[1]))['last-generated-id']}
-  end
-end
-return {'-1', '-', '-'}"
 settled() {
-  local s state pending last delivered
-  for s in "${streams[@]}"; do
-    [ "$(rcli EXISTS "$s")" = 1 ] || continue
-    state=$(rcli --raw EVAL "$group_state" 1 "$s" "$group" | tr '\n' ' ')
-    read -r pending delivered last <<<"$state"
-    [ "$pending" = 0 ] && [ "$last" = "$delivered" ] || return 1
-  done
+  group_settled "$group" "${streams[@]}" || return 1
   alive survivor || fail "the surviving enrich process died"
 }
 wait_until 180 "the group has consumed and acknowledged every entry" settled
