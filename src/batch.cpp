@@ -15,6 +15,7 @@
 #include <optaro/implied_vol.hpp>
 #include <optaro/pricing.hpp>
 
+#include "black_detail.hpp"
 #include "simd/dispatch.hpp"
 
 namespace optaro {
@@ -242,6 +243,69 @@ bool evaluate(isa which, vector_function f, std::span<const double> a, std::span
   return false;
 }
 
+void solve_normalised(isa which, std::span<const detail::normalised_problem> problems,
+                      std::span<iv_result> out) noexcept {
+#if OPTARO_SIMD_X86
+  if (which == isa::avx512 && cpu_supports(which)) return avx512::solve_normalised(problems, out);
+  if (which == isa::avx2 && cpu_supports(which)) return avx2::solve_normalised(problems, out);
+#endif
+  (void)which;
+  detail::solve_normalised_interleaved(problems, out);
+}
+
+std::size_t implied_vol_batch(isa which, const iv_batch& in, std::span<double> sigma, std::span<status> st) {
+  const std::size_t n = batch_rows({{"price", in.price.size()},
+                                    {"S", in.S.size()},
+                                    {"K", in.K.size()},
+                                    {"T", in.T.size()},
+                                    {"r", in.r.size()},
+                                    {"q", in.q.size()},
+                                    {"is_call", in.is_call.size()}},
+                                   {{"sigma", sigma.size()}});
+  if (!st.empty() && st.size() != n) {
+    throw std::invalid_argument("status: length " + std::to_string(st.size()) + ", expected " + std::to_string(n));
+  }
+  const auto write = [&](std::size_t row, const iv_result& res) {
+    sigma[row] = res.sigma;
+    if (!st.empty()) st[row] = res.st;
+  };
+  // bs_implied_vol in three passes over chunks of rows: the checks and the reduction row by row, the
+  // normalised problems of the chunk solved together (in vector lanes), then sigma = s / sqrt(T).
+  constexpr std::size_t chunk = 256;
+  std::array<detail::normalised_problem, chunk> problems;
+  std::array<iv_result, chunk> solved;
+  std::array<std::size_t, chunk> problem_row;
+  std::array<double, chunk> problem_sqrt_t;
+  for (std::size_t begin = 0; begin < n; begin += chunk) {
+    const std::size_t end = std::min(n, begin + chunk);
+    std::size_t m = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+      const double T = at(in.T, i), r = at(in.r, i), q = at(in.q, i), S = at(in.S, i);
+      if (!detail::valid_horizon(T, r, q)) {
+        write(i, {std::numeric_limits<double>::quiet_NaN(), status::invalid_input});
+        continue;
+      }
+      const detail::bsm_horizon h = detail::make_horizon(T, r, q);
+      const double K = at(in.K, i);
+      const detail::iv_reduction red = detail::reduce_bs_implied_vol(at(in.price, i), S, K, at(in.is_call, i) != 0, h,
+                                                                     detail::forward_log_moneyness(S, K, h));
+      if (!red.problem) {
+        write(i, red.decided);
+        continue;
+      }
+      problems[m] = *red.problem;
+      problem_row[m] = i;
+      problem_sqrt_t[m] = h.sqrt_t;
+      ++m;
+    }
+    solve_normalised(which, std::span(problems.data(), m), std::span(solved.data(), m));
+    for (std::size_t j = 0; j < m; ++j) {
+      write(problem_row[j], detail::from_normalised(solved[j], problem_sqrt_t[j]));
+    }
+  }
+  return n;
+}
+
 }  // namespace simd
 
 std::size_t bs_price_batch(const bsm_batch& in, std::span<double> price) {
@@ -261,24 +325,14 @@ std::size_t black76_greeks_batch(const black76_batch& in, const greeks_columns& 
 }
 
 std::size_t implied_vol_batch(const iv_batch& in, std::span<double> sigma, std::span<status> st) {
-  const std::size_t n = batch_rows({{"price", in.price.size()},
-                                    {"S", in.S.size()},
-                                    {"K", in.K.size()},
-                                    {"T", in.T.size()},
-                                    {"r", in.r.size()},
-                                    {"q", in.q.size()},
-                                    {"is_call", in.is_call.size()}},
-                                   {{"sigma", sigma.size()}});
-  if (!st.empty() && st.size() != n) {
-    throw std::invalid_argument("status: length " + std::to_string(st.size()) + ", expected " + std::to_string(n));
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    const iv_result res = bs_implied_vol(at(in.price, i), at(in.S, i), at(in.K, i), at(in.T, i), at(in.r, i),
-                                         at(in.q, i), at(in.is_call, i) != 0);
-    sigma[i] = res.sigma;
-    if (!st.empty()) st[i] = res.st;
-  }
-  return n;
+  return simd::implied_vol_batch(simd::best_isa(), in, sigma, st);
 }
 
+namespace detail {
+
+void solve_normalised(std::span<const normalised_problem> problems, std::span<iv_result> out) noexcept {
+  simd::solve_normalised(simd::best_isa(), problems, out);
+}
+
+}  // namespace detail
 }  // namespace optaro

@@ -93,14 +93,27 @@ iv_reduction reduce_bs_implied_vol(double price, double S, double K, bool is_cal
 /// s = sigma sqrt(T) with status ok, or not_converged.
 iv_result solve_normalised(const normalised_problem& p) noexcept;
 
-/// The same for many problems (out[i] for problems[i]; out.size() >= problems.size()), interleaved for
-/// throughput; every result equals the one-problem function's bit for bit.
+/// The same for many problems (out[i] for problems[i]; out.size() >= problems.size()), on the widest
+/// vector kernels the CPU has (src/simd/implied_vol_kernel.hpp: the same solver in lanes, within the
+/// vector functions' ulps of the one-problem function), else interleaved as below.
 void solve_normalised(std::span<const normalised_problem> problems, std::span<iv_result> out) noexcept;
 
+/// The portable form: two scalar solves advanced in turn; every result equals the one-problem
+/// function's bit for bit.
+void solve_normalised_interleaved(std::span<const normalised_problem> problems, std::span<iv_result> out) noexcept;
+
+/// T, r and q that give a horizon: finite, T > 0 (anything else is invalid_input).
+inline bool valid_horizon(double T, double r, double q) noexcept {
+  return std::isfinite(T) && std::isfinite(r) && std::isfinite(q) && T > 0;
+}
+
 /// sigma from a solved s.
-inline iv_result from_normalised(iv_result solved, const bsm_horizon& h) noexcept {
+inline iv_result from_normalised(iv_result solved, double sqrt_t) noexcept {
   if (solved.st != status::ok) return {std::numeric_limits<double>::quiet_NaN(), solved.st};
-  return {solved.sigma / h.sqrt_t, status::ok};
+  return {solved.sigma / sqrt_t, status::ok};
+}
+inline iv_result from_normalised(iv_result solved, const bsm_horizon& h) noexcept {
+  return from_normalised(solved, h.sqrt_t);
 }
 
 /// bs_implied_vol with the horizon and x supplied by the caller: the same checks, the same solver, the

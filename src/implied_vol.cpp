@@ -247,7 +247,7 @@ iv_reduction reduce_bs_implied_vol(double price, double S, double K, bool is_cal
 
 iv_result solve_normalised(const normalised_problem& p) noexcept { return solve_out_of_the_money(p.beta, p.x, p.bmax); }
 
-void solve_normalised(std::span<const normalised_problem> problems, std::span<iv_result> out) noexcept {
+void solve_normalised_interleaved(std::span<const normalised_problem> problems, std::span<iv_result> out) noexcept {
   // Each solve is one long chain of dependent divisions, logarithms and error functions: the core runs
   // it at a fraction of its width and does not overlap consecutive solves on its own (measured: a
   // loop of independent solves costs as much as one where each waits for the previous). Two solves
@@ -288,7 +288,7 @@ iv_result bs_implied_vol(double price, double S, double K, bool is_call, const b
 
 iv_result bs_implied_vol(double price, double S, double K, double T, double r, double q, bool is_call) noexcept {
   // T, r and q are checked before they are used: exp and sqrt of garbage would only cost time.
-  if (!std::isfinite(T) || !std::isfinite(r) || !std::isfinite(q) || !(T > 0)) return {nan, status::invalid_input};
+  if (!detail::valid_horizon(T, r, q)) return {nan, status::invalid_input};
   const detail::bsm_horizon h = detail::make_horizon(T, r, q);
   return detail::bs_implied_vol(price, S, K, is_call, h, detail::forward_log_moneyness(S, K, h));
 }

@@ -8,12 +8,16 @@
 // compiled for the target (see vector_math.hpp).
 #include <cstddef>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <span>
 #include <utility>
 
 #include <immintrin.h>
 
+#include "../black_detail.hpp"
 #include "../cody_erf.hpp"
 
 #include <optaro/batch.hpp>

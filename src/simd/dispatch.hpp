@@ -11,12 +11,17 @@
 #include <string_view>
 
 #include <optaro/batch.hpp>
+#include <optaro/implied_vol.hpp>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define OPTARO_SIMD_X86 1
 #else
 #define OPTARO_SIMD_X86 0
 #endif
+
+namespace optaro::detail {
+struct normalised_problem;
+}
 
 namespace optaro::simd {
 
@@ -36,6 +41,10 @@ std::size_t bs_price_batch(isa which, const bsm_batch& in, std::span<double> pri
 std::size_t bs_greeks_batch(isa which, const bsm_batch& in, const greeks_columns& out, bool trader_units);
 std::size_t black76_price_batch(isa which, const black76_batch& in, std::span<double> price);
 std::size_t black76_greeks_batch(isa which, const black76_batch& in, const greeks_columns& out, bool trader_units);
+std::size_t implied_vol_batch(isa which, const iv_batch& in, std::span<double> sigma, std::span<status> st = {});
+/// detail::solve_normalised's batch form on one instruction set (scalar: the interleaved scalar solver).
+void solve_normalised(isa which, std::span<const detail::normalised_problem> problems,
+                      std::span<iv_result> out) noexcept;
 
 /// The vector functions, for the tests: out[i] = f(a[i], b[i]) on one instruction set.
 enum class vector_function {
@@ -57,12 +66,14 @@ bool evaluate(isa which, vector_function f, std::span<const double> a, std::span
 // the batch is passed with S = F and q = r, and black76 set (its rho differs).
 #if OPTARO_SIMD_X86
 namespace avx2 {
+void solve_normalised(std::span<const detail::normalised_problem> problems, std::span<iv_result> out) noexcept;
 void price_rows(const bsm_batch& in, std::size_t n, std::span<double> price) noexcept;
 void greeks_rows(const bsm_batch& in, std::size_t n, const greeks_columns& out, bool black76,
                  bool trader_units) noexcept;
 void evaluate(vector_function f, std::span<const double> a, std::span<const double> b, std::span<double> out) noexcept;
 }  // namespace avx2
 namespace avx512 {
+void solve_normalised(std::span<const detail::normalised_problem> problems, std::span<iv_result> out) noexcept;
 void price_rows(const bsm_batch& in, std::size_t n, std::span<double> price) noexcept;
 void greeks_rows(const bsm_batch& in, std::size_t n, const greeks_columns& out, bool black76,
                  bool trader_units) noexcept;

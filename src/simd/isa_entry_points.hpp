@@ -5,6 +5,8 @@
 #include "vector_math.hpp"
 // after vector_math.hpp, which it builds on
 #include "black_kernels.hpp"
+// after black_kernels.hpp, whose normalised Black pieces it shares
+#include "implied_vol_kernel.hpp"
 
 #ifndef OPTARO_SIMD_NAMESPACE
 #error "define OPTARO_SIMD_NAMESPACE"
@@ -19,6 +21,10 @@ void price_rows(const bsm_batch& in, std::size_t n, std::span<double> price) noe
 void greeks_rows(const bsm_batch& in, std::size_t n, const greeks_columns& out, bool black76,
                  bool trader_units) noexcept {
   simd::greeks_rows(in, n, out, black76, trader_units);
+}
+
+void solve_normalised(std::span<const detail::normalised_problem> problems, std::span<iv_result> out) noexcept {
+  simd::solve_normalised_rows(problems, out);
 }
 
 void evaluate(vector_function f, std::span<const double> a, std::span<const double> b, std::span<double> out) noexcept {

@@ -27,6 +27,7 @@
 
 #include "black_detail.hpp"
 #include "csv.hpp"
+#include "simd/dispatch.hpp"
 
 namespace {
 
@@ -211,6 +212,35 @@ std::string describe(const optaro::iv_result& res) {
   return "got=" + g17(res.sigma) + " status=" + std::string(optaro::to_string(res.st));
 }
 
+// An entry point's name and its result for one row.
+struct named_iv {
+  std::string how;
+  optaro::iv_result res;
+};
+
+// implied_vol_batch on every instruction set this CPU has ("implied_vol_batch[avx512]", ...): the
+// library's choice is one of them, and each must meet the bars on its own.
+struct isa_batches {
+  std::vector<std::string> how;
+  std::vector<std::vector<optaro::iv_result>> results;  // [isa][row]
+  isa_batches(const optaro::iv_batch& in, std::size_t n) {
+    for (const auto which : {optaro::simd::isa::scalar, optaro::simd::isa::avx2, optaro::simd::isa::avx512}) {
+      if (!optaro::simd::cpu_supports(which)) continue;
+      std::vector<double> sigma(n);
+      std::vector<optaro::status> st(n);
+      EXPECT_EQ(optaro::simd::implied_vol_batch(which, in, sigma, st), n);
+      how.push_back("implied_vol_batch[" + std::string(optaro::simd::name(which)) + "]");
+      results.emplace_back();
+      for (std::size_t i = 0; i < n; ++i) results.back().push_back({sigma[i], st[i]});
+    }
+  }
+  // The scalar entry points' results for row i followed by every batch's.
+  [[nodiscard]] std::vector<named_iv> with(std::vector<named_iv> scalar, std::size_t i) const {
+    for (std::size_t b = 0; b < how.size(); ++b) scalar.push_back({how[b], results[b][i]});
+    return scalar;
+  }
+};
+
 // The Black-form files: F, K, T, price_double, iv_exact (exact IV of the rounded price), flags.
 void check_black_iv_file(const std::string& file) {
   const csv_table t = csv_table::read(file);
@@ -224,20 +254,18 @@ void check_black_iv_file(const std::string& file) {
   for (std::size_t i = 0; i < n; ++i) call[i] = q[i] > 0 ? 1 : 0;
 
   // implied_vol_batch with r and q broadcast from length-1 spans
-  std::vector<double> batch_sigma(n);
-  std::vector<optaro::status> batch_st(n);
   const double zero[] = {0.0};
-  ASSERT_EQ(optaro::implied_vol_batch({p, F, K, T, zero, zero, call}, batch_sigma, batch_st), n);
+  const isa_batches batches({p, F, K, T, zero, zero, call}, n);
 
   failure_log log(file);
   std::size_t n_ok = 0, n_deg = 0, good_ok = 0, good_deg = 0;
   double worst = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const bool c = call[i] != 0;
-    const optaro::iv_result results[] = {optaro::black76_implied_vol(p[i], F[i], K[i], T[i], 0.0, c),
-                                         optaro::bs_implied_vol(p[i], F[i], K[i], T[i], 0.0, 0.0, c),
-                                         {batch_sigma[i], batch_st[i]}};
-    constexpr std::string_view how[] = {"black76_implied_vol", "bs_implied_vol", "implied_vol_batch"};
+    const std::vector<named_iv> results =
+        batches.with({{"black76_implied_vol", optaro::black76_implied_vol(p[i], F[i], K[i], T[i], 0.0, c)},
+                      {"bs_implied_vol", optaro::bs_implied_vol(p[i], F[i], K[i], T[i], 0.0, 0.0, c)}},
+                     i);
     const std::string row = "F=" + g17(F[i]) + " K=" + g17(K[i]) + " T=" + g17(T[i]) + " price=" + g17(p[i]) +
                             (c ? " call" : " put") + " flag=" + flag[i];
     const double x = std::log(F[i] / K[i]);
@@ -245,8 +273,8 @@ void check_black_iv_file(const std::string& file) {
     if (flag[i] == "ok") ++n_ok;
     if (flag[i] == "zero_tv" || flag[i] == "at_max") ++n_deg;
     bool all_good = true;
-    for (std::size_t m = 0; m < 3; ++m) {
-      const optaro::iv_result& res = results[m];
+    for (std::size_t m = 0; m < results.size(); ++m) {
+      const auto& [how, res] = results[m];
       log.checked();
       if (flag[i] == "ok") {
         const long double rel = std::abs(static_cast<long double>(res.sigma) - iv[i]) / iv[i];
@@ -254,7 +282,7 @@ void check_black_iv_file(const std::string& file) {
         if (m == 0 && std::isfinite(ratio)) worst = std::max(worst, ratio);
         if (!(ratio <= 4.0 && status_fits(res))) {
           all_good = false;
-          log.fail(ratio / 4.0, std::string(how[m]) + ": " + row + " iv_exact=" + g17(iv[i]) + " " + describe(res) +
+          log.fail(ratio / 4.0, how + ": " + row + " iv_exact=" + g17(iv[i]) + " " + describe(res) +
                                     " rel=" + g3(static_cast<double>(rel)) + " attainable=" + g3(att) +
                                     " (cond=" + g3(cond[i]) + " tv_ratio=" + g3(tv_ratio[i]) +
                                     " cond_x=" + g3(cond_x[i]) + ") error/attainable=" + g3(ratio));
@@ -265,7 +293,7 @@ void check_black_iv_file(const std::string& file) {
                                                     : edge_accepted(res);  // near_intrinsic
         if (!accepted) {
           all_good = false;
-          log.fail(std::numeric_limits<double>::infinity(), std::string(how[m]) + ": " + row + " " + describe(res));
+          log.fail(std::numeric_limits<double>::infinity(), how + ": " + row + " " + describe(res));
         }
       }
     }
@@ -286,14 +314,7 @@ struct bsm_iv_input : greeks_input {
   std::vector<double> price;
   explicit bsm_iv_input(const csv_table& t) : greeks_input(t), price(t.col("price")) {}
   [[nodiscard]] std::string row(std::size_t i) const { return "price=" + g17(price[i]) + " " + greeks_input::row(i); }
-  [[nodiscard]] std::vector<optaro::iv_result> batch() const {
-    std::vector<double> s(S.size());
-    std::vector<optaro::status> st(S.size());
-    optaro::implied_vol_batch({price, S, K, T, r, q, call}, s, st);
-    std::vector<optaro::iv_result> out;
-    for (std::size_t i = 0; i < s.size(); ++i) out.push_back({s[i], st[i]});
-    return out;
-  }
+  [[nodiscard]] isa_batches batches() const { return {{price, S, K, T, r, q, call}, S.size()}; }
 };
 
 // iv_ref.csv: BSM with rates and yields; truth is the generating sigma, the tolerance is
@@ -307,7 +328,7 @@ TEST(AccuracyImpliedVol, SharedBsmWithRatesAndYields) {
   const csv_table t = csv_table::read("iv_ref.csv");
   const bsm_iv_input in(t);
   const auto vega = t.col("vega");
-  const auto batch = in.batch();
+  const isa_batches batches = in.batches();
   failure_log log("iv_ref.csv");
   std::size_t n_well = 0, n_good = 0;
   for (std::size_t i = 0; i < t.rows(); ++i) {
@@ -315,19 +336,20 @@ TEST(AccuracyImpliedVol, SharedBsmWithRatesAndYields) {
     const double tol = 1e-12 * sig + 16 * eps * in.price[i] / vega[i];
     if (!(tol < 1e-3 * sig)) continue;
     ++n_well;
-    const optaro::iv_result results[] = {
-        optaro::bs_implied_vol(in.price[i], in.S[i], in.K[i], in.T[i], in.r[i], in.q[i], in.call[i] != 0),
-        {optaro::implied_vol(in.price[i], in.S[i], in.K[i], in.T[i], in.r[i], in.q[i], in.call[i] != 0),
-         optaro::status::ok},
-        batch[i]};
-    constexpr std::string_view how[] = {"bs_implied_vol", "implied_vol", "implied_vol_batch"};
+    const std::vector<named_iv> results = batches.with(
+        {{"bs_implied_vol",
+          optaro::bs_implied_vol(in.price[i], in.S[i], in.K[i], in.T[i], in.r[i], in.q[i], in.call[i] != 0)},
+         {"implied_vol",
+          {optaro::implied_vol(in.price[i], in.S[i], in.K[i], in.T[i], in.r[i], in.q[i], in.call[i] != 0),
+           optaro::status::ok}}},
+        i);
     bool good = true;
-    for (std::size_t m = 0; m < 3; ++m) {
+    for (const auto& [how, res] : results) {
       log.checked();
-      const double err = std::abs(results[m].sigma - sig);
-      if (!(err <= tol && results[m].st == optaro::status::ok)) {
+      const double err = std::abs(res.sigma - sig);
+      if (!(err <= tol && res.st == optaro::status::ok)) {
         good = false;
-        log.fail(err / tol, std::string(how[m]) + ": " + in.row(i) + " " + describe(results[m]) + " |err|=" + g3(err) +
+        log.fail(err / tol, how + ": " + in.row(i) + " " + describe(res) + " |err|=" + g3(err) +
                                 " tol=" + g3(tol));
       }
     }
@@ -349,18 +371,19 @@ TEST(AccuracyImpliedVol, WideBsmWithRatesAndYields) {
   const auto cond = t.col("cond"), tv_ratio = t.col("tv_ratio"), cond_x = t.col("cond_x");
   const auto x_err = t.col("x_err"), p_err = t.col("p_err");
   const auto flag = t.col_str("flag");
-  const auto batch = in.batch();
+  const isa_batches batches = in.batches();
   failure_log log("iv_bsm_wide.csv");
   std::size_t n_ok = 0, n_good = 0;
   double worst = 0;
   for (std::size_t i = 0; i < t.rows(); ++i) {
-    const optaro::iv_result results[] = {
-        optaro::bs_implied_vol(in.price[i], in.S[i], in.K[i], in.T[i], in.r[i], in.q[i], in.call[i] != 0), batch[i]};
-    constexpr std::string_view how[] = {"bs_implied_vol", "implied_vol_batch"};
+    const std::vector<named_iv> results = batches.with(
+        {{"bs_implied_vol",
+          optaro::bs_implied_vol(in.price[i], in.S[i], in.K[i], in.T[i], in.r[i], in.q[i], in.call[i] != 0)}},
+        i);
     const double att = eps * ((1 + cond[i] * p_err[i]) * tv_ratio[i] + cond_x[i] * x_err[i]);
     bool good = true;
-    for (std::size_t m = 0; m < 2; ++m) {
-      const optaro::iv_result& res = results[m];
+    for (std::size_t m = 0; m < results.size(); ++m) {
+      const auto& [how, res] = results[m];
       log.checked();
       if (flag[i] == "ok") {
         const long double rel = std::abs(static_cast<long double>(res.sigma) - iv[i]) / iv[i];
@@ -368,14 +391,14 @@ TEST(AccuracyImpliedVol, WideBsmWithRatesAndYields) {
         if (m == 0 && std::isfinite(ratio)) worst = std::max(worst, ratio);
         if (!(ratio <= 4.0 && status_fits(res))) {
           good = false;
-          log.fail(ratio / 4.0, std::string(how[m]) + ": " + in.row(i) + " iv_exact=" + g17(iv[i]) + " " +
+          log.fail(ratio / 4.0, how + ": " + in.row(i) + " iv_exact=" + g17(iv[i]) + " " +
                                     describe(res) + " rel=" + g3(static_cast<double>(rel)) + " attainable=" + g3(att) +
                                     " error/attainable=" + g3(ratio));
         }
       } else if (!edge_accepted(res)) {
         good = false;
         log.fail(std::numeric_limits<double>::infinity(),
-                 std::string(how[m]) + ": " + in.row(i) + " flag=" + flag[i] + " " + describe(res));
+                 how + ": " + in.row(i) + " flag=" + flag[i] + " " + describe(res));
       }
     }
     if (flag[i] == "ok") {
@@ -393,6 +416,7 @@ TEST(AccuracyImpliedVol, WideBsmWithRatesAndYields) {
 // over the wide sets (every objective of the solver, prices at and beyond the bounds).
 TEST(AccuracyImpliedVol, InterleavedSolvesEqualOneAtATime) {
   std::size_t n_problems = 0, n_rows = 0;
+  double worst_vector = 0;
   for (const char* file : {"iv_bsm_wide.csv", "iv_ref.csv", "iv_status.csv", "iv_bad.csv"}) {
     const csv_table t = csv_table::read(file);
     const auto S = t.col("S"), K = t.col("K"), T = t.col("T"), r = t.col("r"), q = t.col("q"), p = t.col("price");
@@ -424,7 +448,7 @@ TEST(AccuracyImpliedVol, InterleavedSolvesEqualOneAtATime) {
       }
     }
     std::vector<optaro::iv_result> together(problems.size());
-    optaro::detail::solve_normalised(problems, together);
+    optaro::detail::solve_normalised_interleaved(problems, together);
     for (std::size_t j = 0; j < problems.size(); ++j) {
       log.checked();
       const optaro::iv_result alone = optaro::detail::solve_normalised(problems[j]);
@@ -435,11 +459,28 @@ TEST(AccuracyImpliedVol, InterleavedSolvesEqualOneAtATime) {
                                                               describe(together[j]) + " alone " + describe(alone));
       }
     }
+    // The vector solvers: the same status, and s within the solve's own rounding of the scalar one.
+    for (const auto which : {optaro::simd::isa::avx2, optaro::simd::isa::avx512}) {
+      if (!optaro::simd::cpu_supports(which)) continue;
+      std::vector<optaro::iv_result> lanes(problems.size());
+      optaro::simd::solve_normalised(which, problems, lanes);
+      for (std::size_t j = 0; j < problems.size(); ++j) {
+        log.checked();
+        const double rel = std::abs(lanes[j].sigma - together[j].sigma) / together[j].sigma;
+        if (lanes[j].st == optaro::status::ok) worst_vector = std::max(worst_vector, rel);
+        if (!(lanes[j].st == together[j].st && (lanes[j].st != optaro::status::ok || rel <= 1e-12))) {
+          log.fail(rel / 1e-12, std::string(optaro::simd::name(which)) + " problem " + std::to_string(j) + " beta=" +
+                                    g17(problems[j].beta) + " x=" + g17(problems[j].x) + ": " + describe(lanes[j]) +
+                                    " scalar " + describe(together[j]));
+        }
+      }
+    }
     n_problems += problems.size();
     log.expect_none();
   }
   std::cout << "[ accuracy ] " << n_problems << " normalised problems of " << n_rows
-            << " rows: interleaved == one at a time == bs_implied_vol\n";
+            << " rows: interleaved == one at a time == bs_implied_vol; vector lanes within " << g3(worst_vector)
+            << " relative\n";
   EXPECT_GT(n_problems, 1000u);
 }
 
@@ -450,19 +491,24 @@ TEST(AccuracyImpliedVol, UnattainablePricesGiveNaN) {
   const csv_table t = csv_table::read("iv_bad.csv");
   const auto S = t.col("S"), K = t.col("K"), T = t.col("T"), r = t.col("r"), q = t.col("q"), p = t.col("price");
   const auto call = t.col_flag("is_call");
-  std::vector<double> batch(t.rows());
-  optaro::implied_vol_batch({p, S, K, T, r, q, call}, batch);
+  const isa_batches batches({p, S, K, T, r, q, call}, t.rows());
   failure_log log("iv_bad.csv");
   std::size_t n_nan = 0;
   for (std::size_t i = 0; i < t.rows(); ++i) {
     const double a = optaro::implied_vol(p[i], S[i], K[i], T[i], r[i], q[i], call[i] != 0);
     const optaro::iv_result b = optaro::bs_implied_vol(p[i], S[i], K[i], T[i], r[i], q[i], call[i] != 0);
     log.checked();
-    if (!(std::isnan(a) && std::isnan(b.sigma) && b.st != optaro::status::ok && std::isnan(batch[i]))) {
+    bool batches_nan = true;
+    std::string batch_text;
+    for (const auto& [how, res] : batches.with({}, i)) {
+      batches_nan = batches_nan && std::isnan(res.sigma) && res.st == b.st;
+      batch_text += " " + how + " " + describe(res);
+    }
+    if (!(std::isnan(a) && std::isnan(b.sigma) && b.st != optaro::status::ok && batches_nan)) {
       log.fail(std::numeric_limits<double>::infinity(),
                "price=" + g17(p[i]) + " S=" + g17(S[i]) + " K=" + g17(K[i]) + " T=" + g17(T[i]) + " r=" + g17(r[i]) +
                    " q=" + g17(q[i]) + (call[i] ? " call" : " put") + ": implied_vol=" + g17(a) + " bs_implied_vol " +
-                   describe(b) + " batch=" + g17(batch[i]));
+                   describe(b) + batch_text);
     } else {
       ++n_nan;
     }
@@ -478,21 +524,16 @@ TEST(AccuracyImpliedVol, UnattainablePricesGiveTheirStatus) {
   const auto call = t.col_flag("is_call");
   const auto expected = t.col_str("status");
   const auto expected_sigma = t.col("sigma");
-  std::vector<double> batch(t.rows());
-  std::vector<optaro::status> batch_st(t.rows());
-  optaro::implied_vol_batch({p, S, K, T, r, q, call}, batch, batch_st);
+  const isa_batches batches({p, S, K, T, r, q, call}, t.rows());
   failure_log log("iv_status.csv");
   for (std::size_t i = 0; i < t.rows(); ++i) {
-    const optaro::iv_result results[] = {optaro::bs_implied_vol(p[i], S[i], K[i], T[i], r[i], q[i], call[i] != 0),
-                                         {batch[i], batch_st[i]}};
-    constexpr std::string_view how[] = {"bs_implied_vol", "implied_vol_batch"};
-    for (std::size_t m = 0; m < 2; ++m) {
-      const optaro::iv_result& res = results[m];
+    for (const auto& [how, res] :
+         batches.with({{"bs_implied_vol", optaro::bs_implied_vol(p[i], S[i], K[i], T[i], r[i], q[i], call[i] != 0)}}, i)) {
       log.checked();
       const bool sigma_ok = std::isnan(expected_sigma[i]) ? std::isnan(res.sigma) : res.sigma == expected_sigma[i];
       if (!(sigma_ok && optaro::to_string(res.st) == expected[i])) {
         log.fail(std::numeric_limits<double>::infinity(),
-                 std::string(how[m]) + ": price=" + g17(p[i]) + " S=" + g17(S[i]) + " K=" + g17(K[i]) +
+                 how + ": price=" + g17(p[i]) + " S=" + g17(S[i]) + " K=" + g17(K[i]) +
                      " T=" + g17(T[i]) + " r=" + g17(r[i]) + " q=" + g17(q[i]) + (call[i] ? " call" : " put") +
                      " expected status=" + expected[i] + " sigma=" + g17(expected_sigma[i]) + ", " + describe(res));
       }

@@ -673,13 +673,16 @@ TEST(ChainAnalytics, ExposuresByHandOnATinyChain) {
   EXPECT_FALSE(b.max_call_oi_strike);
 }
 
-// enrich_chain values its quotes through internal entry points (per-chain exponentials, interleaved IV
-// solves, a kernel for the five Greeks it needs), promised to equal the scalar API bit for bit. Random
+// enrich_chain values its quotes through internal entry points (per-chain exponentials, IV solves in
+// vector lanes, a kernel for the five Greeks it needs). Its statuses and Greeks equal the scalar API's
+// bit for bit; its IVs are the vector solver's, within 1e-12 relative of bs_implied_vol (the lanes'
+// elementary functions differ by ulps; test_accuracy.cpp holds them to the 4x-attainable bar). Random
 // chains over wide ranges (hours to ten years, vols 1% to 300%, strikes deep in and out of the money,
 // rates and yields of either sign, prices at and beyond the bounds) with both forward methods; each
 // quote against bs_implied_vol at the chain's r and (implied) q, and the trader-unit bs_greeks at its IV.
-TEST(ChainAnalytics, QuotesEqualTheScalarApiBitForBit) {
+TEST(ChainAnalytics, QuotesEqualTheScalarApi) {
   const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+  const auto close = [&](double a, double b) { return same(a, b) || std::abs(a - b) <= 1e-12 * std::abs(b); };
   const auto expected_status = [](optaro::status st) {
     switch (st) {
       case optaro::status::ok: return quote_iv_status::ok;
@@ -732,7 +735,7 @@ TEST(ChainAnalytics, QuotesEqualTheScalarApiBitForBit) {
         const optaro::iv_result iv =
             optaro::bs_implied_vol(got.price, S, in.strike[i], a.time_to_expiry, a.rate, a.dividend_yield, call);
         bool equal = got.status == expected_status(iv.st) &&
-                     same(got.iv, iv.st == optaro::status::ok || iv.st == optaro::status::zero_time_value
+                     close(got.iv, iv.st == optaro::status::ok || iv.st == optaro::status::zero_time_value
                                       ? iv.sigma
                                       : std::numeric_limits<double>::quiet_NaN());
         if (got.status == quote_iv_status::ok || got.status == quote_iv_status::zero_time_value) {
@@ -751,7 +754,7 @@ TEST(ChainAnalytics, QuotesEqualTheScalarApiBitForBit) {
   }
   EXPECT_EQ(mismatches, 0U);
   EXPECT_GT(solved, checked / 2);
-  std::printf("[ measured ] %zu quotes (%zu solved) equal bs_implied_vol and bs_greeks bit for bit\n", checked, solved);
+  std::printf("[ measured ] %zu quotes (%zu solved) equal bs_implied_vol (to 1e-12) and bs_greeks at their IV (bit for bit)\n", checked, solved);
 }
 
 TEST(ChainAnalytics, SmileMeasuresNullWhenNotBracketed) {

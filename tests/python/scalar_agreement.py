@@ -3,8 +3,9 @@
 The batch prices and Greeks run vector kernels (AVX2 / AVX-512, src/simd/) whose exp, log and erfc
 differ from the scalar ones by an ulp or a few, so batch and scalar agree within bounds, not to the bit:
 prices within 8 eps relative or 1e-15 * spot absolute, Greeks within 1e-9 relative (plus 1e-12 of the
-largest magnitude of their column, for values that are nearly zero). tests/cpp/test_properties.cpp holds
-the C++ batch to the same bounds. NaN must match NaN.
+largest magnitude of their column, for values that are nearly zero); implied vols solve in vector lanes
+too and agree within 1e-12 relative, with the same status. tests/cpp/test_properties.cpp holds the C++
+batch to the same bounds. NaN must match NaN.
 """
 from __future__ import annotations
 
@@ -37,3 +38,10 @@ def assert_greek_agrees(got, want, what: str) -> None:
     bound = 1e-9 * np.abs(want[ok]) + floor
     worst = np.abs(got[ok] - want[ok]) - bound
     assert np.all(worst <= 0), f"{what}: off by more than the bound at {np.argmax(worst)}"
+
+
+def iv_agrees(got: float, want: float) -> bool:
+    """A batch implied vol against the scalar C++ one (NaN matches NaN)."""
+    if np.isnan(want):
+        return bool(np.isnan(got))
+    return got == want or abs(got - want) <= 1e-12 * abs(want)
