@@ -265,12 +265,16 @@ std::size_t implied_vol_batch(isa which, const iv_batch& in, std::span<double> s
   if (!st.empty() && st.size() != n) {
     throw std::invalid_argument("status: length " + std::to_string(st.size()) + ", expected " + std::to_string(n));
   }
+#if OPTARO_SIMD_X86
+  if (which == isa::avx512 && cpu_supports(which)) return avx512::implied_vol_rows(in, n, sigma, st), n;
+  if (which == isa::avx2 && cpu_supports(which)) return avx2::implied_vol_rows(in, n, sigma, st), n;
+#endif
   const auto write = [&](std::size_t row, const iv_result& res) {
     sigma[row] = res.sigma;
     if (!st.empty()) st[row] = res.st;
   };
-  // bs_implied_vol in three passes over chunks of rows: the checks and the reduction row by row, the
-  // normalised problems of the chunk solved together (in vector lanes), then sigma = s / sqrt(T).
+  // The portable path: bs_implied_vol in three passes over chunks of rows: the checks and the reduction
+  // row by row, the normalised problems of the chunk solved together (interleaved), sigma = s / sqrt(T).
   constexpr std::size_t chunk = 256;
   std::array<detail::normalised_problem, chunk> problems;
   std::array<iv_result, chunk> solved;
@@ -298,7 +302,7 @@ std::size_t implied_vol_batch(isa which, const iv_batch& in, std::span<double> s
       problem_sqrt_t[m] = h.sqrt_t;
       ++m;
     }
-    solve_normalised(which, std::span(problems.data(), m), std::span(solved.data(), m));
+    detail::solve_normalised_interleaved(std::span(problems.data(), m), std::span(solved.data(), m));
     for (std::size_t j = 0; j < m; ++j) {
       write(problem_row[j], detail::from_normalised(solved[j], problem_sqrt_t[j]));
     }

@@ -66,6 +66,7 @@ bool evaluate(isa which, vector_function f, std::span<const double> a, std::span
 // the batch is passed with S = F and q = r, and black76 set (its rho differs).
 #if OPTARO_SIMD_X86
 namespace avx2 {
+void implied_vol_rows(const iv_batch& in, std::size_t n, std::span<double> sigma, std::span<status> st) noexcept;
 void solve_normalised(std::span<const detail::normalised_problem> problems, std::span<iv_result> out) noexcept;
 void price_rows(const bsm_batch& in, std::size_t n, std::span<double> price) noexcept;
 void greeks_rows(const bsm_batch& in, std::size_t n, const greeks_columns& out, bool black76,
@@ -73,6 +74,7 @@ void greeks_rows(const bsm_batch& in, std::size_t n, const greeks_columns& out, 
 void evaluate(vector_function f, std::span<const double> a, std::span<const double> b, std::span<double> out) noexcept;
 }  // namespace avx2
 namespace avx512 {
+void implied_vol_rows(const iv_batch& in, std::size_t n, std::span<double> sigma, std::span<status> st) noexcept;
 void solve_normalised(std::span<const detail::normalised_problem> problems, std::span<iv_result> out) noexcept;
 void price_rows(const bsm_batch& in, std::size_t n, std::span<double> price) noexcept;
 void greeks_rows(const bsm_batch& in, std::size_t n, const greeks_columns& out, bool black76,

@@ -32,6 +32,8 @@ inline constexpr double two_pi_over_sqrt27 = 1.209199576156145233729385505094770
 inline constexpr int iv_max_iterations = 12;  // src/implied_vol.cpp's max_iterations
 inline constexpr double iv_converged_step = 1e-5;
 inline constexpr double smallest_vector_beta = 0x1p-1000;
+// Relative distance from a price bound inside which the batch leaves the row to bs_implied_vol.
+inline constexpr double bound_margin = 0x1p-44;
 
 /// Phi^{-1}(p) for 0 < p <= 1/2, p normal: P. J. Acklam's rational approximation ("An algorithm for
 /// computing the inverse normal cumulative distribution function", 2003; coefficients from there).
@@ -190,30 +192,22 @@ struct iv_step {
   return {select(unusual, splat(__builtin_nan("")), step), below};
 }
 
-/// s for problems[i, i + count): converged lanes in `s` with their bit set in the returned mask; the
-/// others are the scalar solver's.
-[[gnu::always_inline]] inline unsigned iv_solve_block(std::span<const detail::normalised_problem> problems,
-                                                      std::size_t i, std::size_t count, double* s_out) noexcept {
-  double beta[lanes], x[lanes], bmax[lanes];
-  for (std::size_t j = 0; j < static_cast<std::size_t>(lanes); ++j) {
-    const detail::normalised_problem& p = problems[i + (j < count ? j : 0)];
-    beta[j] = p.beta;
-    x[j] = p.x;
-    bmax[j] = p.bmax;
-  }
-  iv_lanes v;
-  std::memcpy(&v.beta, beta, sizeof v.beta);
-  std::memcpy(&v.x, x, sizeof v.x);
-  std::memcpy(&v.bmax, bmax, sizeof v.bmax);
-  v.scalar = ~(v.beta >= smallest_vector_beta) | ~is_finite(v.x);
+/// Solves every lane not flagged `scalar` (whose beta, x and bmax may be anything: they get stand-ins).
+/// Returns the converged lanes' s and their mask; the other lanes are left to the scalar solver.
+struct iv_solution {
+  vd s;
+  vm converged;
+};
+
+[[gnu::always_inline]] inline iv_solution iv_solve(iv_lanes& v) noexcept {
+  v.scalar |= ~(v.beta >= smallest_vector_beta) | ~is_finite(v.x);
   // Stand-ins on the scalar lanes, so that they compute harmless values.
   v.beta = select(v.scalar, splat(0.25), v.beta);
   v.x = select(v.scalar, splat(0.0), v.x);
   v.bmax = select(v.scalar, splat(1.0), v.bmax);
   iv_initial_guess(v);
   vm active = ~v.scalar;
-  vd result = splat(0.0);
-  vm converged = active & ~active;
+  iv_solution out{splat(0.0), active & ~active};
   for (int iteration = 0; iteration < iv_max_iterations && any(active); ++iteration) {
     const iv_step h = iv_householder(v);
     active &= is_finite(h.step);
@@ -221,8 +215,8 @@ struct iv_step {
     v.hi = select(active & ~h.below, v.s, v.hi);
     const vd next = v.s + h.step;
     const vm done = active & (abs(h.step) <= iv_converged_step * v.s) & (next > 0.0);
-    result = select(done, next, result);
-    converged |= done;
+    out.s = select(done, next, out.s);
+    out.converged |= done;
     active &= ~done;
     // A step out of the bracket: bisect (geometrically when the bracket spans orders of magnitude).
     const vd bisected =
@@ -230,8 +224,7 @@ struct iv_step {
     const vd stepped = select((next > v.lo) & (next < v.hi), next, bisected);
     v.s = select(active, stepped, v.s);
   }
-  store_at(s_out, result);
-  return lane_bits(converged);
+  return out;
 }
 
 /// out[i] = detail::solve_normalised(problems[i]) up to the vector functions' ulps.
@@ -240,10 +233,92 @@ inline void solve_normalised_rows(std::span<const detail::normalised_problem> pr
   const std::size_t n = problems.size();
   for (std::size_t i = 0; i < n; i += lanes) {
     const std::size_t count = rows_in(n, i, lanes);
+    double beta[lanes], x[lanes], bmax[lanes];
+    for (std::size_t j = 0; j < static_cast<std::size_t>(lanes); ++j) {
+      const detail::normalised_problem& p = problems[i + (j < count ? j : 0)];
+      beta[j] = p.beta;
+      x[j] = p.x;
+      bmax[j] = p.bmax;
+    }
+    iv_lanes v;
+    std::memcpy(&v.beta, beta, sizeof v.beta);
+    std::memcpy(&v.x, x, sizeof v.x);
+    std::memcpy(&v.bmax, bmax, sizeof v.bmax);
+    v.scalar = splat(0.0) != 0.0;  // no lane yet
+    const iv_solution solved = iv_solve(v);
     double s[lanes];
-    const unsigned converged = iv_solve_block(problems, i, count, s);
+    store_at(s, solved.s);
+    const unsigned converged = lane_bits(solved.converged);
     for (std::size_t j = 0; j < count; ++j) {
       out[i + j] = (converged >> j) & 1U ? iv_result{s[j], status::ok} : detail::solve_normalised(problems[i + j]);
+    }
+  }
+}
+
+/// implied_vol_batch's rows: bs_implied_vol's checks and reduction (src/implied_vol.cpp,
+/// reduce_bs_implied_vol) in lanes, then the solve. A lane the reduction does not leave with a plain
+/// problem (invalid inputs, a price at or beyond a bound, values outside the vector functions' range) and
+/// a lane the solver leaves are computed by bs_implied_vol itself, so every status is the scalar one.
+inline void implied_vol_rows(const iv_batch& in, std::size_t n, std::span<double> sigma,
+                             std::span<status> st) noexcept {
+  for (std::size_t i = 0; i < n; i += lanes) {
+    const std::size_t count = rows_in(n, i, lanes);
+    vd price = load(in.price, i, count), S = load(in.S, i, count), K = load(in.K, i, count);
+    vd T = load(in.T, i, count), r = load(in.r, i, count), q = load(in.q, i, count);
+    const vd w = load_sign(in.is_call, i, count);
+    vm plain = is_finite(price) & is_finite(S) & is_finite(K) & is_finite(T) & is_finite(r) & is_finite(q) &
+               (price >= 0.0) & (S > 0.0) & (K > 0.0) & (T > 0.0);
+    // Stand-ins on the other lanes: an at-the-money problem with time value.
+    price = select(plain, price, splat(0.1));
+    S = select(plain, S, splat(1.0));
+    K = select(plain, K, splat(1.0));
+    T = select(plain, T, splat(1.0));
+    r = select(plain, r, splat(0.0));
+    q = select(plain, q, splat(0.0));
+    // make_horizon and forward_log_moneyness
+    const vd sqrt_t = sqrt(T);
+    vm unusual = ~plain;
+    const vd x = log_moneyness(S, K, unusual) + (r - q) * T;
+    const vd discounted_spot = S * exp(-q * T), discounted_strike = K * exp(-r * T);
+    // Only prices clearly between the intrinsic value and the maximum, with normal scales, stay here:
+    // within a margin far above the lanes' rounding differences of either bound, the scalar code
+    // decides (zero_time_value, below_intrinsic, above_maximum), so a status never depends on the path.
+    // (Out of the money by more than that margin, the intrinsic value is 0 on both paths, and any
+    // positive price has time value.)
+    const vd moneyness = w * (discounted_spot - discounted_strike);
+    const vd intrinsic = max_zero(moneyness);
+    const vd maximum = select(w > 0.0, discounted_spot, discounted_strike);
+    const vd margin = bound_margin * (discounted_spot + discounted_strike);
+    const vd product = discounted_spot * discounted_strike;
+    plain &= ~unusual & (abs(x) <= 700.0) &
+             ((price - intrinsic > margin) | ((moneyness < -margin) & (price > 0.0))) &
+             (price < maximum * (1.0 - bound_margin)) & (product >= 0x1p-1022) & is_finite(product);
+    const vd theta_x = w * x;
+    const vm in_the_money = theta_x > 0.0;
+    vd normalised_intrinsic = splat(0.0);
+    if (any(in_the_money & plain)) {
+      normalised_intrinsic =
+          select(in_the_money, twice_sinh(0.5 * select(in_the_money & plain, theta_x, splat(0.0))), splat(0.0));
+    }
+    iv_lanes v;
+    const vd normalised_price = price / sqrt(product);
+    v.beta = normalised_price - normalised_intrinsic;
+    v.x = -abs(x);
+    v.bmax = exp(0.5 * v.x);
+    v.scalar = ~(plain & (v.beta > bound_margin * normalised_price) & (v.beta < v.bmax * (1.0 - bound_margin)));
+    const iv_solution solved = iv_solve(v);
+    double values[lanes];
+    store_at(values, solved.s / sqrt_t);
+    const unsigned converged = lane_bits(solved.converged);
+    for (std::size_t j = 0; j < count; ++j) {
+      const std::size_t row = i + j;
+      iv_result res{values[j], status::ok};
+      if (!((converged >> j) & 1U)) {
+        res = bs_implied_vol(at(in.price, row), at(in.S, row), at(in.K, row), at(in.T, row), at(in.r, row),
+                             at(in.q, row), call_at(in.is_call, row));
+      }
+      sigma[row] = res.sigma;
+      if (!st.empty()) st[row] = res.st;
     }
   }
 }

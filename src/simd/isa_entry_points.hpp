@@ -27,6 +27,10 @@ void solve_normalised(std::span<const detail::normalised_problem> problems, std:
   simd::solve_normalised_rows(problems, out);
 }
 
+void implied_vol_rows(const iv_batch& in, std::size_t n, std::span<double> sigma, std::span<status> st) noexcept {
+  simd::implied_vol_rows(in, n, sigma, st);
+}
+
 void evaluate(vector_function f, std::span<const double> a, std::span<const double> b, std::span<double> out) noexcept {
   const std::size_t n = out.size();
   for (std::size_t i = 0; i < n; i += lanes) {

@@ -273,13 +273,12 @@ void check_black_iv_file(const std::string& file) {
     if (flag[i] == "ok") ++n_ok;
     if (flag[i] == "zero_tv" || flag[i] == "at_max") ++n_deg;
     bool all_good = true;
-    for (std::size_t m = 0; m < results.size(); ++m) {
-      const auto& [how, res] = results[m];
+    for (const auto& [how, res] : results) {
       log.checked();
       if (flag[i] == "ok") {
         const long double rel = std::abs(static_cast<long double>(res.sigma) - iv[i]) / iv[i];
         const double ratio = static_cast<double>(rel) / att;
-        if (m == 0 && std::isfinite(ratio)) worst = std::max(worst, ratio);
+        if (std::isfinite(ratio)) worst = std::max(worst, ratio);
         if (!(ratio <= 4.0 && status_fits(res))) {
           all_good = false;
           log.fail(ratio / 4.0, how + ": " + row + " iv_exact=" + g17(iv[i]) + " " + describe(res) +
@@ -301,7 +300,7 @@ void check_black_iv_file(const std::string& file) {
     if (all_good && (flag[i] == "zero_tv" || flag[i] == "at_max")) ++good_deg;
   }
   std::cout << "[ accuracy ] " << file << ": " << good_ok << "/" << n_ok << " within 4x attainable (worst " << g3(worst)
-            << "x, black76_implied_vol); " << good_deg << "/" << n_deg << " degenerate prices give 0/NaN/inf\n";
+            << "x over every entry point); " << good_deg << "/" << n_deg << " degenerate prices give 0/NaN/inf\n";
   log.expect_none();
 }
 
@@ -382,13 +381,12 @@ TEST(AccuracyImpliedVol, WideBsmWithRatesAndYields) {
         i);
     const double att = eps * ((1 + cond[i] * p_err[i]) * tv_ratio[i] + cond_x[i] * x_err[i]);
     bool good = true;
-    for (std::size_t m = 0; m < results.size(); ++m) {
-      const auto& [how, res] = results[m];
+    for (const auto& [how, res] : results) {
       log.checked();
       if (flag[i] == "ok") {
         const long double rel = std::abs(static_cast<long double>(res.sigma) - iv[i]) / iv[i];
         const double ratio = static_cast<double>(rel) / att;
-        if (m == 0 && std::isfinite(ratio)) worst = std::max(worst, ratio);
+        if (std::isfinite(ratio)) worst = std::max(worst, ratio);
         if (!(ratio <= 4.0 && status_fits(res))) {
           good = false;
           log.fail(ratio / 4.0, how + ": " + in.row(i) + " iv_exact=" + g17(iv[i]) + " " +

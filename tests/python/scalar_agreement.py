@@ -3,11 +3,13 @@
 The batch prices and Greeks run vector kernels (AVX2 / AVX-512, src/simd/) whose exp, log and erfc
 differ from the scalar ones by an ulp or a few, so batch and scalar agree within bounds, not to the bit:
 prices within 8 eps relative or 1e-15 * spot absolute, Greeks within 1e-9 relative (plus 1e-12 of the
-largest magnitude of their column, for values that are nearly zero); implied vols solve in vector lanes
-too and agree within 1e-12 relative, with the same status. tests/cpp/test_properties.cpp holds the C++
+largest magnitude of their column, for values that are nearly zero); implied vols reduce and solve in vector
+lanes too and agree within 4x their attainable accuracy, with the same status. tests/cpp/test_properties.cpp holds the C++
 batch to the same bounds. NaN must match NaN.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -40,8 +42,32 @@ def assert_greek_agrees(got, want, what: str) -> None:
     assert np.all(worst <= 0), f"{what}: off by more than the bound at {np.argmax(worst)}"
 
 
-def iv_agrees(got: float, want: float) -> bool:
-    """A batch implied vol against the scalar C++ one (NaN matches NaN)."""
+def attainable(S, K, T, r, q, sigma, is_call, price) -> float:
+    """The attainable relative accuracy of an implied vol (CONVENTIONS.md), in double: the price's
+    rounding through the time value's conditioning plus x = ln(F/K)'s rounding through cond_x (as
+    tests/cpp/test_properties.cpp computes it)."""
+    th = 1.0 if is_call else -1.0
+    x, s = math.log(S / K) + (r - q) * T, sigma * math.sqrt(T)
+    fwd, disc = S * math.exp((r - q) * T), math.exp(-r * T)
+    d2 = x / s - s / 2
+    phi2 = math.exp(-0.5 * d2 * d2) / math.sqrt(2 * math.pi)
+    vega_n = math.sqrt(fwd * K) * math.exp(-x / 2) * phi2 * disc
+    tv = price - max(th * disc * (fwd - K), 0.0)
+    if not tv > 0:
+        return math.inf  # no time value left in double: only the status says anything
+    if phi2 == 0 or vega_n == 0:
+        return math.inf  # vega underflows: sigma is not determined by the price in double
+    cond = tv / (s * vega_n)
+    cond_x = 0.5 * math.erfc(-th * d2 / math.sqrt(2.0)) / (phi2 * s)
+    x_err = 1 + abs(math.log(S / K)) + abs((r - q) * T)
+    p_err = 1 + abs(r * T) + abs(q * T)
+    return float(EPS * ((1 + cond * p_err) * price / tv + cond_x * x_err))
+
+
+def iv_agrees(got: float, want: float, att: float) -> bool:
+    """A batch implied vol against the scalar C++ one: within 4x the attainable accuracy (the batch
+    reduces and solves in vector lanes, whose ulps move an ill-conditioned root by about that much).
+    NaN matches NaN."""
     if np.isnan(want):
         return bool(np.isnan(got))
-    return got == want or abs(got - want) <= 1e-12 * abs(want)
+    return got == want or abs(got - want) <= 4 * att * abs(want)
