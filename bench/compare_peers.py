@@ -179,6 +179,7 @@ def optaro_cases(o, price, n):
 
     S, K, T, r, q, sigma, is_call = (o[k] for k in ("S", "K", "T", "r", "q", "sigma", "is_call"))
     sl = slice(0, 64)
+    greeks_out = np.empty((len(optaro.GREEK_NAMES), n))
     return [
         Case("optaro", "iv", n, lambda: optaro.implied_vol(price, S, K, T, r, q, is_call),
              lambda: optaro.implied_vol(price[sl], S[sl], K[sl], T[sl], r[sl], q[sl], is_call[sl])),
@@ -187,6 +188,9 @@ def optaro_cases(o, price, n):
         Case("optaro", "greeks", n, lambda: optaro.bs_greeks(S, K, T, r, q, sigma, is_call),
              lambda: optaro.bs_greeks(S[sl], K[sl], T[sl], r[sl], q[sl], sigma[sl], is_call[sl]),
              note="12 Greeks (delta ... veta), no price"),
+        Case("optaro out=", "greeks", n, lambda: optaro.bs_greeks(S, K, T, r, q, sigma, is_call, out=greeks_out),
+             lambda: optaro.bs_greeks(S[sl], K[sl], T[sl], r[sl], q[sl], sigma[sl], is_call[sl]),
+             note="the same into one reused (12, n) array"),
     ]
 
 

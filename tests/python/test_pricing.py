@@ -51,6 +51,35 @@ def test_bs_greeks_batch_agrees_with_the_cpp_scalar(grid, trader_units):
         assert_greek_agrees(got[name], [getattr(g, name) for g in scalar], name)
 
 
+def test_greeks_written_into_a_callers_array_are_views_of_it(grid):
+    n = len(grid["S"])
+    out = np.full((len(optaro.GREEK_NAMES), n), -1.0)
+    fresh = optaro.bs_greeks(**grid)
+    into = optaro.bs_greeks(**grid, out=out)
+    for k, name in enumerate(optaro.GREEK_NAMES):
+        np.testing.assert_array_equal(into[name], fresh[name])
+        assert np.shares_memory(into[name], out[k])
+    # a second call overwrites the same rows: Black-76 into the same block
+    F, K, T, r, sigma, c = grid["S"], grid["K"], grid["T"], grid["r"], grid["sigma"], grid["is_call"]
+    again = optaro.black76_greeks(F, K, T, r, sigma, c, out=out)
+    np.testing.assert_array_equal(out[0], optaro.black76_greeks(F, K, T, r, sigma, c)["delta"])
+    assert np.shares_memory(again["veta"], out)
+
+
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        (np.empty((12, 3)), "shape"),
+        (np.empty((12, 4), dtype=np.float32), "float32"),
+        (np.empty((4, 12)).T, "C-contiguous"),
+        ([[0.0] * 4] * 12, "list"),
+    ],
+)
+def test_a_wrong_out_array_is_refused_by_name(bad, says):
+    with pytest.raises(ValueError, match="out: .*" + says):
+        optaro.bs_greeks([100.0] * 4, 100.0, 1.0, 0.01, 0.0, 0.2, True, out=bad)
+
+
 def test_black76_batch_agrees_with_the_cpp_scalar(grid):
     F, K, T, r, sigma, c = grid["S"], grid["K"], grid["T"], grid["r"], grid["sigma"], grid["is_call"]
     prices = optaro.black76_price(F, K, T, r, sigma, c)
