@@ -527,6 +527,10 @@ decode_result<option_chain> message_decoder::decode_chain(std::string_view json)
           std::string_view s;
           if (!r.string(v, path, s)) return false;
           if (s.empty()) return r.fail(path, "empty");
+          // It becomes part of an idempotency key: bounded like the names, any characters (binary-safe).
+          if (s.size() > detail::max_chain_id_bytes) {
+            return r.fail(path, "longer than " + std::to_string(detail::max_chain_id_bytes) + " bytes");
+          }
           c.chain_id.assign(s);
           return true;
         }

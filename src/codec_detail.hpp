@@ -14,6 +14,7 @@ namespace optaro::detail {
 
 inline constexpr std::size_t max_product_chars = 32;
 inline constexpr std::size_t max_symbol_chars = 64;
+inline constexpr std::size_t max_chain_id_bytes = 128;
 /// Strings quoted in error reasons are cut to this many bytes (then "...").
 inline constexpr std::size_t max_quoted_chars = 40;
 

@@ -429,6 +429,8 @@ inline decode_result<option_chain> decode_chain(std::string_view json, codec_lim
       if (auto s = c.str(v, k)) {
         if (s->empty()) {
           c.fail(k, "empty");
+        } else if (s->size() > 128) {
+          c.fail(k, "longer than 128 bytes");
         } else {
           ch.chain_id = *s;
         }

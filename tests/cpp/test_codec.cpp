@@ -206,6 +206,17 @@ TEST(Codec, SizeLimits) {
   r = decode_both(d, "option_chain", head + R"("calls": [], "puts": )" + quotes_json(5000) + "}");
   EXPECT_EQ(r.fast.substr(0, 2), "ok");
   EXPECT_EQ(r.reference, r.fast);
+  // chain_id, part of the idempotency key: 1 to 128 bytes, any characters.
+  const auto with_chain_id = [](const std::string& id) {
+    return R"({"product": "NIFTY", "expiry": "2025-01-30", "chain_id": ")" + id +
+           R"(", "timestamp": "2025-01-15T10:30:00Z", "underlying_price": 1, "calls": [], "puts": []})";
+  };
+  r = decode_both(d, "option_chain", with_chain_id(std::string(128, 'x')));
+  EXPECT_EQ(r.fast.substr(0, 2), "ok");
+  EXPECT_EQ(r.reference, r.fast);
+  r = decode_both(d, "option_chain", with_chain_id(std::string(129, 'x')));
+  EXPECT_EQ(r.fast, "error chain_id: longer than 128 bytes");
+  EXPECT_EQ(r.reference, r.fast);
   // Configured limits; the count comes before errors inside the array.
   const codec_limits small{200, 2};
   message_decoder ds(small);

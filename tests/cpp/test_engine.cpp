@@ -271,6 +271,53 @@ TEST(Engine, PoisonMessagesAreDeadLetteredOnceAndConsumptionGoesOn) {
   EXPECT_TRUE(logged);
 }
 
+// Names become parts of Redis keys and MongoDB filters: a message whose product, symbol or chain id is
+// not a plain name (key separators, operators, objects in place of strings), or that exceeds the size
+// limits, is dead-lettered with the field and the reason, and writes no key, document or message.
+TEST(Engine, HostileNamesAndOversizedMessagesReachNoKeyStoreOrChannel) {
+  rig r;
+  r.engine->start();
+  const std::string tick_head = R"({"tick_id": 1, "price": 1, "volume": 1, "timestamp": "2025-01-15T10:30:00Z", "product": )";
+  const std::string oversized = tick_head + R"("NIFTY"})" + std::string(std::size_t{1} << 20, ' ');
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {tick_head + R"("NIFTY:latest"})", R"(product: does not match [A-Za-z0-9_.-]{1,32} ("NIFTY:latest"))"},
+      {tick_head + R"("$gt"})", R"(product: does not match [A-Za-z0-9_.-]{1,32} ("$gt"))"},
+      {tick_head + R"({"$ne": null}})", "product: expected a string"},
+      {tick_head + R"("NIFTY\r\nFLUSHALL"})", R"(product: does not match [A-Za-z0-9_.-]{1,32} ("NIFTY\x0D\x0AFLUSHALL"))"},
+      {tick_head + "\"" + std::string(33, 'N') + "\"}", "product: does not match [A-Za-z0-9_.-]{1,32} (\"" +
+                                                           std::string(33, 'N') + "\")"},
+      {oversized, "message: " + std::to_string(oversized.size()) + " bytes exceed the limit of 1048576"},
+  };
+  for (const auto& [payload, error] : hostile) r.engine->submit(message(message_kind::underlying, payload));
+  std::string long_id = chain_json("NIFTY", std::string(129, 'x'), t0);
+  r.engine->submit(message(message_kind::option_chain, long_id));
+  std::string quote = quote_json("NIFTY25JAN21500CE", 1);
+  const std::string symbol = R"("symbol":"NIFTY25JAN21500CE")";
+  ASSERT_NE(quote.find(symbol), std::string::npos);
+  quote.replace(quote.find(symbol), symbol.size(), R"("symbol":"*")");
+  r.engine->submit(message(message_kind::option_quote, quote));
+  r.quiesce();
+
+  EXPECT_EQ(r.sink.total(), 0u);
+  EXPECT_EQ(r.cache.size(), 0u);
+  for (const auto kind : {message_kind::underlying, message_kind::option_quote, message_kind::option_chain}) {
+    EXPECT_EQ(r.store.size(kind), 0u);
+  }
+  const std::vector<optaro::dead_letter> letters = r.dead_letters.list(0, 100);
+  ASSERT_EQ(letters.size(), hostile.size() + 2);
+  std::vector<std::string> errors;
+  for (const optaro::dead_letter& letter : letters) {
+    EXPECT_EQ(letter.reason, optaro::dead_letter_reason::invalid_message);
+    errors.push_back(letter.error);
+  }
+  for (const auto& [payload, error] : hostile) {
+    EXPECT_NE(std::find(errors.begin(), errors.end(), error), errors.end()) << error;
+  }
+  EXPECT_NE(std::find(errors.begin(), errors.end(), "chain_id: longer than 128 bytes"), errors.end());
+  EXPECT_NE(std::find(errors.begin(), errors.end(), R"(symbol: does not match [A-Za-z0-9_.-]{1,64} ("*"))"),
+            errors.end());
+}
+
 TEST(Engine, RetriesWithThePolicysDelaysThenDeadLettersAndReplaysExactlyOnce) {
   rig r;  // default policy: 3 retries after 5, 10, 20 s
   r.engine->start();
