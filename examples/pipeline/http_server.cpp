@@ -61,6 +61,23 @@ std::string render(const http_response& r, bool head_only) {
   return out;
 }
 
+// Closing a socket with unread input makes the kernel send a reset, which can destroy the answer before
+// the client reads it (a 431 to a client still sending its oversized request). So: end our side, read
+// and drop what the client still sends, until it closes or a short deadline passes, then close.
+void close_gracefully(int client) noexcept {
+  ::shutdown(client, SHUT_WR);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{500};
+  std::array<char, 4096> sink{};
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{client, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    if (::recv(client, sink.data(), sink.size(), 0) <= 0) break;
+  }
+  ::close(client);
+}
+
 }  // namespace
 
 http_server::http_server(const std::string& host, std::uint16_t port, handler on_get) : on_get_(std::move(on_get)) {
@@ -119,7 +136,7 @@ void http_server::serve() {
     } catch (...) {
       // Nothing a request contains stops the server.
     }
-    ::close(client);
+    close_gracefully(client);
   }
 }
 
