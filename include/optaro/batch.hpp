@@ -40,7 +40,9 @@ std::size_t bs_price_batch(const bsm_batch& in, std::span<double> price);
 std::size_t bs_greeks_batch(const bsm_batch& in, const greeks_columns& out, bool trader_units = false);
 std::size_t black76_price_batch(const black76_batch& in, std::span<double> price);
 std::size_t black76_greeks_batch(const black76_batch& in, const greeks_columns& out, bool trader_units = false);
-/// sigma gets NaN where the status is not ok (0.0 for zero_time_value); st may be empty.
+/// sigma gets NaN where the status is not ok (0.0 for zero_time_value); st may be empty. Statuses are
+/// bs_implied_vol's; on AVX2/AVX-512 the solves run in vector lanes and sigma is within the attainable
+/// accuracy of bs_implied_vol's (docs/numerics.md), elsewhere equal to it.
 std::size_t implied_vol_batch(const iv_batch& in, std::span<double> sigma, std::span<status> st = {});
 
 }  // namespace optaro
