@@ -15,6 +15,7 @@
 // 2^-1000 (logarithms of subnormals), when any step computes a non-finite value (exponentials that
 // overflow for extreme s), or when it has not converged after the scalar solver's step limit.
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <span>
 
@@ -62,6 +63,7 @@ struct iv_lanes {
   vd s, lo, hi;  ///< iterate and bracket
   vd target;     ///< ln beta, beta or ln(bmax - beta)
   vm scalar;     ///< lanes left to the scalar solver
+  vd start;      ///< which start the guess took, 0-4 (lower map, lower cubic, middle, upper cubic, upper map)
 };
 
 /// src/implied_vol.cpp's initial_guess on every lane.
@@ -101,6 +103,8 @@ struct iv_lanes {
     const vd map_upper = -2.0 * z;
     s_upper = select(far & usable & (map_upper > lo_upper), map_upper, s_upper);
   }
+  v.start = select(v.lower, select(deep, splat(0.0), splat(1.0)),
+                   select(v.upper, select(far, splat(4.0), splat(3.0)), splat(2.0)));
   s_lower = select((s_lower > 0.0) & (s_lower < hi_lower), s_lower, 0.5 * hi_lower);
   s_upper = select(s_upper > lo_upper, s_upper, lo_upper);
   v.s = select(v.lower, s_lower, s_upper);
@@ -192,133 +196,220 @@ struct iv_step {
   return {select(unusual, splat(__builtin_nan("")), step), below};
 }
 
-/// Solves every lane not flagged `scalar` (whose beta, x and bmax may be anything: they get stand-ins).
-/// Returns the converged lanes' s and their mask; the other lanes are left to the scalar solver.
-struct iv_solution {
-  vd s;
-  vm converged;
+/// Up to iv_chunk normalised problems in columns; then their initial guesses, then their results.
+/// A vector of lanes steps until its slowest lane has converged, and pays for every form of the Black
+/// function and every objective its lanes need: the solves are taken in the order of the start their
+/// guess took (counting sort), so that a vector's lanes are alike in both.
+inline constexpr std::size_t iv_chunk = 256;
+
+struct iv_queue {
+  std::size_t size = 0;
+  double beta[iv_chunk], x[iv_chunk], bmax[iv_chunk];
+  // From the guesses: the start of each solve; start NaN for the scalar solver's.
+  double s[iv_chunk], lo[iv_chunk], hi[iv_chunk], target[iv_chunk], start[iv_chunk];
+  // From the solves: s where converged; the others are the scalar solver's.
+  double result[iv_chunk];
+  bool converged[iv_chunk];
 };
 
-[[gnu::always_inline]] inline iv_solution iv_solve(iv_lanes& v) noexcept {
-  v.scalar |= ~(v.beta >= smallest_vector_beta) | ~is_finite(v.x);
-  // Stand-ins on the scalar lanes, so that they compute harmless values.
-  v.beta = select(v.scalar, splat(0.25), v.beta);
-  v.x = select(v.scalar, splat(0.0), v.x);
-  v.bmax = select(v.scalar, splat(1.0), v.bmax);
-  iv_initial_guess(v);
-  vm active = ~v.scalar;
-  iv_solution out{splat(0.0), active & ~active};
-  for (int iteration = 0; iteration < iv_max_iterations && any(active); ++iteration) {
-    const iv_step h = iv_householder(v);
-    active &= is_finite(h.step);
-    v.lo = select(active & h.below, v.s, v.lo);
-    v.hi = select(active & ~h.below, v.s, v.hi);
-    const vd next = v.s + h.step;
-    const vm done = active & (abs(h.step) <= iv_converged_step * v.s) & (next > 0.0);
-    out.s = select(done, next, out.s);
-    out.converged |= done;
-    active &= ~done;
-    // A step out of the bracket: bisect (geometrically when the bracket spans orders of magnitude).
-    const vd bisected =
-        select(v.hi == __builtin_inf(), 2.0 * v.lo, select(v.lo > 0.0, sqrt(v.lo * v.hi), 0.5 * v.hi));
-    const vd stepped = select((next > v.lo) & (next < v.hi), next, bisected);
-    v.s = select(active, stepped, v.s);
+[[gnu::always_inline]] inline vd gather(const double* column, const std::uint16_t* index) noexcept {
+  double values[lanes];
+  for (int j = 0; j < lanes; ++j) values[j] = column[index[j]];
+  vd v;
+  std::memcpy(&v, values, sizeof v);
+  return v;
+}
+
+/// src/implied_vol.cpp's otm_solve on every entry of the queue.
+inline void iv_solve_queue(iv_queue& q) noexcept {
+  // The guesses, a vector of entries at a time.
+  for (std::size_t k = 0; k < q.size; k += lanes) {
+    const std::size_t count = rows_in(q.size, k, lanes);
+    iv_lanes v;
+    v.beta = load(std::span<const double>(q.beta, q.size), k, count);
+    v.x = load(std::span<const double>(q.x, q.size), k, count);
+    v.bmax = load(std::span<const double>(q.bmax, q.size), k, count);
+    v.scalar = ~(v.beta >= smallest_vector_beta) | ~is_finite(v.x) | ~is_finite(v.bmax);
+    // Stand-ins on the scalar lanes, so that they compute harmless values.
+    v.beta = select(v.scalar, splat(0.25), v.beta);
+    v.x = select(v.scalar, splat(0.0), v.x);
+    v.bmax = select(v.scalar, splat(1.0), v.bmax);
+    iv_initial_guess(v);
+    double values[lanes];
+    const auto put = [&](double* column, vd value) {
+      store_at(values, value);
+      std::memcpy(column + k, values, count * sizeof(double));
+    };
+    put(q.s, v.s);
+    put(q.lo, v.lo);
+    put(q.hi, v.hi);
+    put(q.target, v.target);
+    // The form of b at the start (normalised_black.cpp's regions: plain difference, Taylor, erfcx) too.
+    const vd t = 0.5 * v.s;
+    const vm plain = ~v.upper & (v.s * (t - plain_difference_min_d1) + v.x > 0.0);
+    const vm taylor = ~plain & (t < taylor_max_t) & (v.x >= -taylor_max_abs_x);
+    const vd form = select(plain, splat(0.0), select(taylor, splat(1.0), splat(2.0)));
+    put(q.start, select(v.scalar, splat(__builtin_nan("")), 3.0 * v.start + form));
   }
-  return out;
+  // The order of the solves: by start; the scalar solver's are left out.
+  constexpr int starts = 15;  // five starts times three forms
+  std::uint16_t order[iv_chunk + lanes];
+  std::size_t first[starts + 1] = {};
+  for (std::size_t k = 0; k < q.size; ++k) {
+    q.converged[k] = false;
+    if (q.start[k] == q.start[k]) ++first[static_cast<int>(q.start[k]) + 1];
+  }
+  for (int c = 0; c < starts; ++c) first[c + 1] += first[c];
+  const std::size_t solves = first[starts];
+  for (std::size_t k = 0; k < q.size; ++k) {
+    if (q.start[k] == q.start[k]) order[first[static_cast<int>(q.start[k])]++] = static_cast<std::uint16_t>(k);
+  }
+  for (std::size_t k = solves; k < solves + lanes; ++k) order[k] = order[0];  // padding lanes repeat one
+  for (std::size_t b = 0; b < solves; b += lanes) {
+    const std::uint16_t* index = order + b;
+    const std::size_t count = rows_in(solves, b, lanes);
+    iv_lanes v;
+    v.x = gather(q.x, index);
+    v.bmax = gather(q.bmax, index);
+    v.s = gather(q.s, index);
+    v.lo = gather(q.lo, index);
+    v.hi = gather(q.hi, index);
+    v.target = gather(q.target, index);
+    const vd start = gather(q.start, index);
+    v.lower = start < 5.5;  // starts 0 and 1
+    v.upper = start > 8.5;  // starts 3 and 4
+    vm active = v.x == v.x;
+    vd result = splat(0.0);
+    vm converged = ~active;
+    for (int iteration = 0; iteration < iv_max_iterations && any(active); ++iteration) {
+      const iv_step h = iv_householder(v);
+      active &= is_finite(h.step);
+      v.lo = select(active & h.below, v.s, v.lo);
+      v.hi = select(active & ~h.below, v.s, v.hi);
+      const vd next = v.s + h.step;
+      const vm done = active & (abs(h.step) <= iv_converged_step * v.s) & (next > 0.0);
+      result = select(done, next, result);
+      converged |= done;
+      active &= ~done;
+      // A step out of the bracket: bisect (geometrically when the bracket spans orders of magnitude).
+      const vd bisected =
+          select(v.hi == __builtin_inf(), 2.0 * v.lo, select(v.lo > 0.0, sqrt(v.lo * v.hi), 0.5 * v.hi));
+      const vd stepped = select((next > v.lo) & (next < v.hi), next, bisected);
+      v.s = select(active, stepped, v.s);
+    }
+    double values[lanes];
+    store_at(values, result);
+    const unsigned converged_bits = lane_bits(converged);
+    for (std::size_t j = 0; j < count; ++j) {
+      q.result[index[j]] = values[j];
+      q.converged[index[j]] = (converged_bits >> j) & 1U;
+    }
+  }
 }
 
 /// out[i] = detail::solve_normalised(problems[i]) up to the vector functions' ulps.
 inline void solve_normalised_rows(std::span<const detail::normalised_problem> problems,
                                   std::span<iv_result> out) noexcept {
-  const std::size_t n = problems.size();
-  for (std::size_t i = 0; i < n; i += lanes) {
-    const std::size_t count = rows_in(n, i, lanes);
-    double beta[lanes], x[lanes], bmax[lanes];
-    for (std::size_t j = 0; j < static_cast<std::size_t>(lanes); ++j) {
-      const detail::normalised_problem& p = problems[i + (j < count ? j : 0)];
-      beta[j] = p.beta;
-      x[j] = p.x;
-      bmax[j] = p.bmax;
+  iv_queue q;
+  for (std::size_t begin = 0; begin < problems.size(); begin += iv_chunk) {
+    q.size = rows_in(problems.size(), begin, iv_chunk);
+    for (std::size_t k = 0; k < q.size; ++k) {
+      const detail::normalised_problem& p = problems[begin + k];
+      q.beta[k] = p.beta, q.x[k] = p.x, q.bmax[k] = p.bmax;
     }
-    iv_lanes v;
-    std::memcpy(&v.beta, beta, sizeof v.beta);
-    std::memcpy(&v.x, x, sizeof v.x);
-    std::memcpy(&v.bmax, bmax, sizeof v.bmax);
-    v.scalar = splat(0.0) != 0.0;  // no lane yet
-    const iv_solution solved = iv_solve(v);
-    double s[lanes];
-    store_at(s, solved.s);
-    const unsigned converged = lane_bits(solved.converged);
-    for (std::size_t j = 0; j < count; ++j) {
-      out[i + j] = (converged >> j) & 1U ? iv_result{s[j], status::ok} : detail::solve_normalised(problems[i + j]);
+    iv_solve_queue(q);
+    for (std::size_t k = 0; k < q.size; ++k) {
+      out[begin + k] =
+          q.converged[k] ? iv_result{q.result[k], status::ok} : detail::solve_normalised(problems[begin + k]);
     }
   }
 }
 
 /// implied_vol_batch's rows: bs_implied_vol's checks and reduction (src/implied_vol.cpp,
-/// reduce_bs_implied_vol) in lanes, then the solve. A lane the reduction does not leave with a plain
-/// problem (invalid inputs, a price at or beyond a bound, values outside the vector functions' range) and
-/// a lane the solver leaves are computed by bs_implied_vol itself, so every status is the scalar one.
+/// reduce_bs_implied_vol) in lanes, then the solves. A row the reduction does not leave with a plain
+/// problem (invalid inputs, a price at or near a bound, values outside the vector functions' range) and
+/// a row the solver leaves are computed by bs_implied_vol itself, so every status is the scalar one.
 inline void implied_vol_rows(const iv_batch& in, std::size_t n, std::span<double> sigma,
                              std::span<status> st) noexcept {
-  for (std::size_t i = 0; i < n; i += lanes) {
-    const std::size_t count = rows_in(n, i, lanes);
-    vd price = load(in.price, i, count), S = load(in.S, i, count), K = load(in.K, i, count);
-    vd T = load(in.T, i, count), r = load(in.r, i, count), q = load(in.q, i, count);
-    const vd w = load_sign(in.is_call, i, count);
-    vm plain = is_finite(price) & is_finite(S) & is_finite(K) & is_finite(T) & is_finite(r) & is_finite(q) &
-               (price >= 0.0) & (S > 0.0) & (K > 0.0) & (T > 0.0);
-    // Stand-ins on the other lanes: an at-the-money problem with time value.
-    price = select(plain, price, splat(0.1));
-    S = select(plain, S, splat(1.0));
-    K = select(plain, K, splat(1.0));
-    T = select(plain, T, splat(1.0));
-    r = select(plain, r, splat(0.0));
-    q = select(plain, q, splat(0.0));
-    // make_horizon and forward_log_moneyness
-    const vd sqrt_t = sqrt(T);
-    vm unusual = ~plain;
-    const vd x = log_moneyness(S, K, unusual) + (r - q) * T;
-    const vd discounted_spot = S * exp(-q * T), discounted_strike = K * exp(-r * T);
-    // Only prices clearly between the intrinsic value and the maximum, with normal scales, stay here:
-    // within a margin far above the lanes' rounding differences of either bound, the scalar code
-    // decides (zero_time_value, below_intrinsic, above_maximum), so a status never depends on the path.
-    // (Out of the money by more than that margin, the intrinsic value is 0 on both paths, and any
-    // positive price has time value.)
-    const vd moneyness = w * (discounted_spot - discounted_strike);
-    const vd intrinsic = max_zero(moneyness);
-    const vd maximum = select(w > 0.0, discounted_spot, discounted_strike);
-    const vd margin = bound_margin * (discounted_spot + discounted_strike);
-    const vd product = discounted_spot * discounted_strike;
-    plain &= ~unusual & (abs(x) <= 700.0) &
-             ((price - intrinsic > margin) | ((moneyness < -margin) & (price > 0.0))) &
-             (price < maximum * (1.0 - bound_margin)) & (product >= 0x1p-1022) & is_finite(product);
-    const vd theta_x = w * x;
-    const vm in_the_money = theta_x > 0.0;
-    vd normalised_intrinsic = splat(0.0);
-    if (any(in_the_money & plain)) {
-      normalised_intrinsic =
-          select(in_the_money, twice_sinh(0.5 * select(in_the_money & plain, theta_x, splat(0.0))), splat(0.0));
-    }
-    iv_lanes v;
-    const vd normalised_price = price / sqrt(product);
-    v.beta = normalised_price - normalised_intrinsic;
-    v.x = -abs(x);
-    v.bmax = exp(0.5 * v.x);
-    v.scalar = ~(plain & (v.beta > bound_margin * normalised_price) & (v.beta < v.bmax * (1.0 - bound_margin)));
-    const iv_solution solved = iv_solve(v);
-    double values[lanes];
-    store_at(values, solved.s / sqrt_t);
-    const unsigned converged = lane_bits(solved.converged);
-    for (std::size_t j = 0; j < count; ++j) {
-      const std::size_t row = i + j;
-      iv_result res{values[j], status::ok};
-      if (!((converged >> j) & 1U)) {
-        res = bs_implied_vol(at(in.price, row), at(in.S, row), at(in.K, row), at(in.T, row), at(in.r, row),
-                             at(in.q, row), call_at(in.is_call, row));
+  const auto write = [&](std::size_t row, const iv_result& res) {
+    sigma[row] = res.sigma;
+    if (!st.empty()) st[row] = res.st;
+  };
+  const auto scalar = [&](std::size_t row) {
+    write(row, bs_implied_vol(at(in.price, row), at(in.S, row), at(in.K, row), at(in.T, row), at(in.r, row),
+                              at(in.q, row), call_at(in.is_call, row)));
+  };
+  iv_queue q;
+  std::size_t row_of[iv_chunk];
+  double sqrt_t_of[iv_chunk];
+  for (std::size_t begin = 0; begin < n; begin += iv_chunk) {
+    const std::size_t end = begin + rows_in(n, begin, iv_chunk);
+    q.size = 0;
+    for (std::size_t i = begin; i < end; i += lanes) {
+      const std::size_t count = rows_in(end, i, lanes);
+      vd price = load(in.price, i, count), S = load(in.S, i, count), K = load(in.K, i, count);
+      vd T = load(in.T, i, count), r = load(in.r, i, count), q_rate = load(in.q, i, count);
+      const vd w = load_sign(in.is_call, i, count);
+      vm plain = is_finite(price) & is_finite(S) & is_finite(K) & is_finite(T) & is_finite(r) & is_finite(q_rate) &
+                 (price >= 0.0) & (S > 0.0) & (K > 0.0) & (T > 0.0);
+      // Stand-ins on the other lanes: an at-the-money problem with time value.
+      price = select(plain, price, splat(0.1));
+      S = select(plain, S, splat(1.0));
+      K = select(plain, K, splat(1.0));
+      T = select(plain, T, splat(1.0));
+      r = select(plain, r, splat(0.0));
+      q_rate = select(plain, q_rate, splat(0.0));
+      // make_horizon and forward_log_moneyness
+      vm unusual = ~plain;
+      const vd x = log_moneyness(S, K, unusual) + (r - q_rate) * T;
+      const vd discounted_spot = S * exp(-q_rate * T), discounted_strike = K * exp(-r * T);
+      // Only prices clearly between the intrinsic value and the maximum, with normal scales, stay here:
+      // within a margin far above the lanes' rounding differences of either bound, the scalar code
+      // decides (zero_time_value, below_intrinsic, above_maximum), so a status never depends on the path.
+      // Out of the money by more than that margin, the intrinsic value is 0 on both paths and any
+      // positive price has time value.
+      const vd moneyness = w * (discounted_spot - discounted_strike);
+      const vd intrinsic = max_zero(moneyness);
+      const vd maximum = select(w > 0.0, discounted_spot, discounted_strike);
+      const vd margin = bound_margin * (discounted_spot + discounted_strike);
+      const vd product = discounted_spot * discounted_strike;
+      plain &= ~unusual & (abs(x) <= 700.0) & ((price - intrinsic > margin) | ((moneyness < -margin) & (price > 0.0))) &
+               (price < maximum * (1.0 - bound_margin)) & (product >= 0x1p-1022) & is_finite(product);
+      const vd theta_x = w * x;
+      const vm in_the_money = theta_x > 0.0;
+      vd normalised_intrinsic = splat(0.0);
+      if (any(in_the_money & plain)) {
+        normalised_intrinsic =
+            select(in_the_money, twice_sinh(0.5 * select(in_the_money & plain, theta_x, splat(0.0))), splat(0.0));
       }
-      sigma[row] = res.sigma;
-      if (!st.empty()) st[row] = res.st;
+      const vd normalised_price = price / sqrt(product);
+      const vd beta = normalised_price - normalised_intrinsic;
+      const vd x_otm = -abs(x);
+      const vd bmax = exp(0.5 * x_otm);
+      plain &= (beta > bound_margin * normalised_price) & (beta < bmax * (1.0 - bound_margin));
+      double beta_of[lanes], x_of[lanes], bmax_of[lanes], sqrt_t_lanes[lanes];
+      store_at(beta_of, beta);
+      store_at(x_of, x_otm);
+      store_at(bmax_of, bmax);
+      store_at(sqrt_t_lanes, sqrt(T));
+      const unsigned plain_bits = lane_bits(plain);
+      for (std::size_t j = 0; j < count; ++j) {
+        if (!((plain_bits >> j) & 1U)) {
+          scalar(i + j);
+          continue;
+        }
+        q.beta[q.size] = beta_of[j], q.x[q.size] = x_of[j], q.bmax[q.size] = bmax_of[j];
+        row_of[q.size] = i + j, sqrt_t_of[q.size] = sqrt_t_lanes[j];
+        ++q.size;
+      }
+    }
+    iv_solve_queue(q);
+    for (std::size_t k = 0; k < q.size; ++k) {
+      if (q.converged[k]) {
+        write(row_of[k], {q.result[k] / sqrt_t_of[k], status::ok});
+      } else {
+        scalar(row_of[k]);
+      }
     }
   }
 }
