@@ -195,11 +195,28 @@ class quote_solver {
   std::vector<pending_quote> pending_;
 };
 
-void check_lengths(const chain_side& side, std::string_view name) {
+// The columns' lengths, and the counts' range: with at most max_counted_quotes quotes of at most
+// max_count contracts each, every sum below (totals, windows, max pain) is exact in int64.
+constexpr std::int64_t max_count = 100'000'000'000'000;  // 10^14, as the decoder's limit
+constexpr std::size_t max_counted_quotes = 50'000;
+
+void check_side(const chain_side& side, std::string_view name) {
   const std::size_t n = side.strike.size();
   if (side.bid.size() != n || side.ask.size() != n || side.last.size() != n || side.volume.size() != n ||
       side.open_interest.size() != n) {
     throw std::invalid_argument("enrich_chain: " + std::string(name) + ": columns of different lengths");
+  }
+  if (n > max_counted_quotes) {
+    throw std::invalid_argument("enrich_chain: " + std::string(name) + ": more than " +
+                                std::to_string(max_counted_quotes) + " quotes");
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    for (const auto& [column, value] : {std::pair{"volume", side.volume[i]}, {"open_interest", side.open_interest[i]}}) {
+      if (value < 0 || value > max_count) {
+        throw std::invalid_argument("enrich_chain: " + std::string(name) + "[" + std::to_string(i) + "]." + column +
+                                    ": outside [0, 10^14] (" + std::to_string(value) + ")");
+      }
+    }
   }
 }
 
@@ -469,16 +486,28 @@ std::optional<double> max_pain(std::span<const double> call_strikes, std::span<c
 double time_to_expiry(std::chrono::year_month_day expiry, std::chrono::seconds expiry_time_utc,
                       timestamp_ns now) noexcept {
   const std::chrono::sys_seconds at = std::chrono::sys_days(expiry) + expiry_time_utc;
-  const std::int64_t expiry_ns = static_cast<std::int64_t>(at.time_since_epoch().count()) * ns_per_second;
-  const std::int64_t diff = expiry_ns - now;
-  // Whole seconds and the remaining nanoseconds separately: exact for any realistic span.
-  const std::int64_t whole = diff / ns_per_second, frac = diff % ns_per_second;
+  // expiry - now as whole seconds and the nanoseconds left over (both with the sign of the span), built
+  // from seconds: an expiry in nanoseconds would leave int64 outside 1678-2261, and any date of years
+  // 0000-9999 fits in seconds. Exact for any span.
+  std::int64_t whole = static_cast<std::int64_t>(at.time_since_epoch().count()) - now / ns_per_second;
+  std::int64_t frac = -(now % ns_per_second);
+  if (whole > 0 && frac < 0) {
+    --whole;
+    frac += ns_per_second;
+  } else if (whole < 0 && frac > 0) {
+    ++whole;
+    frac -= ns_per_second;
+  }
   return (static_cast<double>(whole) + static_cast<double>(frac) * 1e-9) / seconds_per_year;
 }
 
 chain_analytics enrich_chain(const option_chain& chain, const chain_config& config, const option_chain* previous) {
-  check_lengths(chain.calls, "calls");
-  check_lengths(chain.puts, "puts");
+  check_side(chain.calls, "calls");
+  check_side(chain.puts, "puts");
+  if (previous != nullptr) {
+    check_side(previous->calls, "previous calls");
+    check_side(previous->puts, "previous puts");
+  }
 
   chain_analytics out;
   const double r = chain.rate.value_or(config.rate);

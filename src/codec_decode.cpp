@@ -248,6 +248,7 @@ class field_reader {
     if (!signed_integer(v, field, i, "expected an integer", allow_null)) return false;
     if (i) {
       if (*i < 0) return fail(field, "negative (" + detail::number_text(*i) + ")");
+      if (*i > detail::max_count) return fail(field, "above 10^14 (" + detail::number_text(*i) + ")");
       out = *i;
     }
     return true;

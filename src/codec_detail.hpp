@@ -15,6 +15,9 @@ namespace optaro::detail {
 inline constexpr std::size_t max_product_chars = 32;
 inline constexpr std::size_t max_symbol_chars = 64;
 inline constexpr std::size_t max_chain_id_bytes = 128;
+/// Volumes and open interests: 10^14 contracts at most, so that a chain's sums (10,000 quotes at most)
+/// stay exact in int64, and every count is exact in a JSON reader's double.
+inline constexpr std::int64_t max_count = 100'000'000'000'000;
 /// Strings quoted in error reasons are cut to this many bytes (then "...").
 inline constexpr std::size_t max_quoted_chars = 40;
 

@@ -191,6 +191,10 @@ class checker {
       fail(f, "negative (" + std::to_string(*i) + ")");
       return std::nullopt;
     }
+    if (i && *i > 100'000'000'000'000) {
+      fail(f, "above 10^14 (" + std::to_string(*i) + ")");
+      return std::nullopt;
+    }
     return i;
   }
   std::optional<std::string> str(const ojson& v, const std::string& f) {

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include <optaro/chain.hpp>
+#include <optaro/codec.hpp>
 #include <optaro/implied_vol.hpp>
 #include <optaro/market.hpp>
 #include <optaro/pricing.hpp>
@@ -777,6 +778,66 @@ TEST(ChainAnalytics, SmileMeasuresNullWhenNotBracketed) {
   ASSERT_TRUE(b.atm_iv);
   EXPECT_NEAR(*b.atm_iv, 0.2, 1e-12);
   EXPECT_FALSE(b.risk_reversal_25d);
+}
+
+// ---- fuzz findings (tests/fuzz/fuzz_enrich_chain) ----------------------------------------------------
+// Inputs the decoder used to accept overflowed int64 in enrich_chain (undefined behaviour; UBSan
+// aborted): time_to_expiry in nanoseconds for expiries outside ~1678-2261, and the OI and volume sums
+// (totals, windows, max pain) for counts near INT64_MAX. Now time_to_expiry works in whole seconds, and
+// counts above 10^14 are refused by the decoder (and by enrich_chain for direct callers), which keeps
+// every sum over a chain exact in int64.
+TEST(ChainAnalyticsFuzz, TimeToExpiryOfFarExpiriesDoesNotOverflow) {
+  const auto today = std::chrono::sys_days(std::chrono::year{2025} / 1 / 15);
+  const auto now = at(std::chrono::year{2025} / 1 / 15, 10h + 30min);
+  for (const auto expiry : {std::chrono::year{9999} / 12 / 31, std::chrono::year{1712} / 2 / 15}) {
+    const double days = static_cast<double>((std::chrono::sys_days(expiry) - today).count());
+    EXPECT_NEAR(optaro::time_to_expiry(expiry, 10h, now), (days * 86400.0 - 1800.0) / seconds_per_year, 1e-6);
+  }
+  // Before the epoch too (negative timestamps): the same split of whole seconds and nanoseconds.
+  const optaro::timestamp_ns before = -1'500'000'000;  // 1969-12-31T23:59:58.5Z
+  EXPECT_NEAR(optaro::time_to_expiry(std::chrono::year{1970} / 1 / 1, 0s, before), 1.5 / seconds_per_year, 1e-18);
+}
+
+TEST(ChainAnalyticsFuzz, ExtremeExpiriesEnrichAndExtremeCountsAreRefused) {
+  // The fuzzer's inputs, minimised; each one overflowed (UBSan) before the fix.
+  const std::string head =
+      R"({"product":"N","chain_id":"c","timestamp":"2025-01-15T10:30:00Z","underlying_price":100,)";
+  const auto now = at(std::chrono::year{2025} / 1 / 15, 10h);
+  for (const std::string expiry : {"9999-12-31", "1712-02-15", "0000-01-01"}) {
+    const auto r = optaro::enrich_chain_json(head + R"("expiry":")" + expiry + R"(","calls":[],"puts":[]})",
+                                             chain_config{}, now);
+    EXPECT_TRUE(r) << expiry << ": " << r.error.message();
+  }
+  const std::string big = "9223372036854775807";
+  const auto oi = optaro::enrich_chain_json(
+      head + R"("expiry":"2025-01-30","calls":[],"puts":[{"strike":100,"open_interest":)" + big + "}]}",
+      chain_config{}, now);
+  EXPECT_EQ(oi.error.message(), "puts[0].open_interest: above 10^14 (9223372036854775807)");
+  const auto volume = optaro::enrich_chain_json(
+      head + R"("expiry":"2025-01-30","puts":[],"calls":[{"strike":100,"volume":100000000000001}]})", chain_config{},
+      now);
+  EXPECT_EQ(volume.error.message(), "calls[0].volume: above 10^14 (100000000000001)");
+  // At the limit, on every quote of the largest chain the decoder takes, the sums stay exact.
+  option_chain c;
+  c.expiry = std::chrono::year{2025} / 1 / 30;
+  c.timestamp = now;
+  c.underlying_price = 100;
+  constexpr std::int64_t limit = 100'000'000'000'000;
+  for (int i = 1; i <= 5000; ++i) {
+    c.calls.push_back(i, 0, 0, 0, limit, limit);
+    c.puts.push_back(i, 0, 0, 0, limit, limit);
+  }
+  const chain_analytics a = optaro::enrich_chain(c, chain_config{});
+  EXPECT_EQ(a.total_call_oi, 5000 * limit);
+  EXPECT_EQ(a.total_put_volume, 5000 * limit);
+  // A direct caller's count beyond the limit: refused, naming the column and the row.
+  c.puts.open_interest[7] = limit + 1;
+  try {
+    (void)optaro::enrich_chain(c, chain_config{});
+    ADD_FAILURE() << "a count above 10^14 was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "enrich_chain: puts[7].open_interest: outside [0, 10^14] (100000000000001)");
+  }
 }
 
 }  // namespace

@@ -360,7 +360,7 @@ void fill_side(rng& g, chain_side& s, std::size_t n) {
     // One statement per draw: the order of the draws is fixed (that of function arguments is not).
     const double strike = g.below(3) == 0 ? std::round(k) + static_cast<double>(i) * 1000 : k;
     const double bid = g.price(), ask = g.price(), last = g.price();
-    const std::int64_t volume = g.below(std::numeric_limits<std::int64_t>::max());
+    const std::int64_t volume = g.below(100'000'000'000'001);  // up to the limit, 10^14
     s.push_back(strike, bid, ask, last, volume, g.below(10000000));
   }
   // Rounded strikes may have broken the order, not uniqueness (i * 1000 apart).
