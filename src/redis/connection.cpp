@@ -326,7 +326,7 @@ bool is_retryable_error_reply(std::string_view text) noexcept {
 // ---- reply_decoder -----------------------------------------------------------------------------------
 
 struct reply_decoder::impl {
-  redisReader* reader = redisReaderCreate();
+  redisReader* reader = redisReaderCreateWithFunctions(detail::reply_functions());
   impl() {
     if (reader == nullptr) throw std::bad_alloc();
   }
@@ -354,7 +354,7 @@ void reply_decoder::feed(std::string_view bytes) {
 std::optional<reply> reply_decoder::next() {
   void* r = nullptr;
   if (redisReaderGetReply(impl_->reader, &r) != REDIS_OK) {
-    if (r != nullptr) freeReplyObject(r);
+    if (r != nullptr) detail::free_reply(r);
     impl_->protocol_error();
   }
   if (r == nullptr) return std::nullopt;
@@ -431,7 +431,7 @@ struct connection::impl {
     argv_view argv(args);
     void* r = redisCommandArgv(context, argv.count(), argv.argv.data(), argv.lengths.data());
     if (r == nullptr || context->err != 0) {
-      if (r != nullptr) freeReplyObject(r);
+      if (r != nullptr) detail::free_reply(r);
       fail_connect(std::string(what) + ": " + (context->err != 0 ? context->errstr : "no reply"));
     }
     const reply answer = detail::take_reply(r);
@@ -459,6 +459,7 @@ struct connection::impl {
     if (c == nullptr) fail_connect("out of memory");
     context = c;
     if (c->err != 0) fail_connect(c->errstr);
+    c->reader->fn = detail::reply_functions();  // before the first reply
     if (redisSetTimeout(c, to_timeval(options.command_timeout)) != REDIS_OK) {
       fail_connect(std::string("setting the command timeout: ") + c->errstr);
     }
@@ -536,7 +537,7 @@ reply connection::command(std::span<const std::string_view> args) {
   redisContext* c = impl_->ensure(name);
   void* r = redisCommandArgv(c, argv.count(), argv.argv.data(), argv.lengths.data());
   if (r == nullptr || c->err != 0) {
-    if (r != nullptr) freeReplyObject(r);
+    if (r != nullptr) detail::free_reply(r);
     impl_->fail_io(name);
   }
   reply answer = detail::take_reply(r);
@@ -571,7 +572,7 @@ std::vector<reply> connection::pipeline(std::span<const std::vector<std::string_
     for (std::size_t i = 0; i < argvs.size(); ++i) {
       void* r = nullptr;
       if (redisGetReply(c, &r) != REDIS_OK || r == nullptr) {
-        if (r != nullptr) freeReplyObject(r);
+        if (r != nullptr) detail::free_reply(r);
         impl_->fail_io("pipeline");
       }
       replies.push_back(detail::take_reply(r));

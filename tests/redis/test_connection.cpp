@@ -304,6 +304,28 @@ TEST(RedisReply, DeclaredLengthLongerThanTheDataWaits) {
   EXPECT_FALSE(decoder.next());
 }
 
+// Fuzz finding (tests/fuzz/fuzz_redis_reply): hiredis 0.14's own reply functions allocate a multi-bulk
+// reply's element array when its header arrives, so 14 bytes from a server (or anything between) asked
+// for 16 GB. The decoder's functions append elements as they arrive: a huge header costs nothing until
+// its elements come, and a complete reply holds exactly what was received.
+TEST(RedisReply, HugeMultiBulkHeaderAllocatesNothingUntilItsElementsArrive) {
+  reply_decoder decoder;
+  decoder.feed("*2000000000\r\n");
+  EXPECT_FALSE(decoder.next());
+  decoder.feed("$1\r\na\r\n:7\r\n*1000000000\r\n$0\r\n\r\n");
+  EXPECT_FALSE(decoder.next());  // still waiting for the rest
+  reply_decoder small;
+  small.feed("*3\r\n$1\r\na\r\n*2\r\n:1\r\n$-1\r\n+OK\r\n");
+  const auto r = small.next();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->elements.size(), 3u);
+  EXPECT_EQ(r->elements[0].text, "a");
+  ASSERT_EQ(r->elements[1].elements.size(), 2u);
+  EXPECT_EQ(r->elements[1].elements[0].integer, 1);
+  EXPECT_TRUE(r->elements[1].elements[1].is_nil());
+  EXPECT_EQ(r->elements[2].kind, optaro::redis::reply::type::status);
+}
+
 TEST(RedisReply, ProtocolGarbageIsAnError) {
   const std::vector<std::string_view> garbage = {
       "?what\r\n", "hello\r\n", ":12abc\r\n", "$abc\r\n", "$-2\r\n", "*-2\r\n", "$99999999999999999999999\r\n",
