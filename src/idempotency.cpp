@@ -61,7 +61,7 @@ struct in_memory_idempotency_store::shard {
   std::mutex mutex;
   std::unordered_map<std::string, entry, string_hash, std::equal_to<>> entries;
   std::mt19937_64 token_generator;  // reseeded by the store's constructor, one stream per shard
-  std::size_t operations_since_sweep = 0;
+  std::size_t sweep_cursor = 0;  // the next bucket sweep_step examines
 
   claim_token new_token() {
     std::uint64_t value = 0;
@@ -70,15 +70,30 @@ struct in_memory_idempotency_store::shard {
   }
 
   std::size_t sweep(time_point now) {
-    operations_since_sweep = 0;
     return std::erase_if(entries, [now](const auto& key_and_entry) { return !is_live(key_and_entry.second, now); });
   }
 
-  // A full sweep costs one pass over the shard; doing it once per as many operations as the shard
-  // holds keeps the cost per operation constant and expired entries at most about half the shard.
-  void sweep_if_due(time_point now) {
-    constexpr std::size_t minimum_interval = 64;
-    if (++operations_since_sweep >= std::max(minimum_interval, entries.size())) sweep(now);
+  // Every operation examines the next few buckets of the shard and drops their expired entries: a pass
+  // over the whole shard every bucket_count / buckets_per_operation operations. With the map's load
+  // factor at most 1 (at most about 2 buckets per entry after a rehash) and two operations per message
+  // (claim, complete), an expired key stays at most about a third of the TTL of the keys around it, so
+  // a shard under a steady load holds at most about 1.3 times its live keys, and no operation pays for
+  // a pass over the shard. (The full sweep it replaces, once per as many operations as entries, let a
+  // shard reach twice its live keys, and at a million keys held the workers for most of a second.)
+  void sweep_step(time_point now) {
+    constexpr std::size_t buckets_per_operation = 4;
+    for (std::size_t i = 0; i < buckets_per_operation && !entries.empty(); ++i) {
+      if (sweep_cursor >= entries.bucket_count()) sweep_cursor = 0;
+      for (auto it = entries.begin(sweep_cursor); it != entries.end(sweep_cursor);) {
+        if (is_live(it->second, now)) {
+          ++it;
+          continue;
+        }
+        entries.erase(entries.find(it->first));  // erase never rehashes: the bucket stays where it is
+        it = entries.begin(sweep_cursor);        // a bucket holds about one entry: start it again
+      }
+      ++sweep_cursor;
+    }
   }
 };
 
@@ -161,7 +176,7 @@ claim_result in_memory_idempotency_store::claim(std::string_view key, nanosecond
     s.entries.emplace(std::string(key), claimed);
   }
   // After the lookup, so that a sweep cannot hide the lapsed lease this claim took over.
-  s.sweep_if_due(now);
+  s.sweep_step(now);
   return claim_result{claim_outcome::claimed, claimed.token, took_over};
 }
 
@@ -171,7 +186,7 @@ bool in_memory_idempotency_store::complete(std::string_view key, claim_token tok
   shard& s = shard_for(key);
   const std::scoped_lock lock{s.mutex};
   const time_point now = clock_.now();
-  s.sweep_if_due(now);
+  s.sweep_step(now);
 
   auto found = s.entries.find(key);
   if (found == s.entries.end()) return false;
@@ -189,7 +204,7 @@ bool in_memory_idempotency_store::release(std::string_view key, claim_token toke
   shard& s = shard_for(key);
   const std::scoped_lock lock{s.mutex};
   const time_point now = clock_.now();
-  s.sweep_if_due(now);
+  s.sweep_step(now);
 
   auto found = s.entries.find(key);
   if (found == s.entries.end()) return false;

@@ -233,7 +233,9 @@ void callback_sink::publish(std::string_view channel, std::string_view payload) 
 
 // ---- in_memory_document_store ----------------------------------------------------------------------
 
-in_memory_document_store::in_memory_document_store() : collections_(kind_count) {}
+in_memory_document_store::in_memory_document_store() : in_memory_document_store(options{}) {}
+
+in_memory_document_store::in_memory_document_store(options settings) : settings_{settings}, collections_(kind_count) {}
 
 in_memory_document_store::~in_memory_document_store() = default;
 
@@ -245,13 +247,27 @@ in_memory_document_store::collection& in_memory_document_store::collection_of(me
   return collections_.at(static_cast<std::size_t>(kind));
 }
 
-std::unordered_map<std::string, std::size_t>& in_memory_document_store::collection::index_for(std::string_view identity) {
+std::unordered_map<std::string, std::uint64_t>& in_memory_document_store::collection::index_for(
+    std::string_view identity) {
   return by_identity[std::hash<std::string_view>{}(identity) % index_shards];
 }
 
-const std::unordered_map<std::string, std::size_t>& in_memory_document_store::collection::index_for(
+const std::unordered_map<std::string, std::uint64_t>& in_memory_document_store::collection::index_for(
     std::string_view identity) const {
   return by_identity[std::hash<std::string_view>{}(identity) % index_shards];
+}
+
+// Bounded stores only: drops records.front() and its entries in the identity and product indexes.
+void in_memory_document_store::collection::evict_oldest() {
+  record& oldest = records.front();
+  const std::uint64_t sequence = evicted;
+  index_for(oldest.identity).erase(oldest.identity);
+  if (const auto held = held_by_product.find(oldest.product); held != held_by_product.end()) {
+    held->second.erase({oldest.timestamp, sequence});
+    if (held->second.empty()) held_by_product.erase(held);
+  }
+  records.pop_front();
+  ++evicted;
 }
 
 insert_outcome in_memory_document_store::insert(const stored_document& document) {
@@ -266,13 +282,22 @@ insert_outcome in_memory_document_store::insert(const stored_document& document)
   collection& target = collection_of(document.kind);
   std::string identity = identity_of(document.kind, is_quote ? document.symbol : document.product, document.id);
   auto& shard = target.index_for(identity);
-  auto [slot, inserted] = shard.try_emplace(std::move(identity), target.records.size());
+  const std::uint64_t sequence = target.evicted + target.records.size();
+  // A bounded store keeps the identity in the record too, to drop the index entry on eviction.
+  const bool inserted = bounded() ? shard.try_emplace(identity, sequence).second
+                                  : shard.try_emplace(std::move(identity), sequence).second;
   if (!inserted) return insert_outcome::duplicate;
-  target.records.push_back(record{std::string(document.product), document.timestamp, std::string(document.json)});
+  target.records.push_back(record{std::string(document.product), document.timestamp, std::string(document.json),
+                                  bounded() ? std::move(identity) : std::string{}});
 
-  const std::size_t index = slot->second;
-  auto [latest, first_of_product] = target.latest_by_product.try_emplace(std::string(document.product), index);
-  if (!first_of_product && document.timestamp >= target.records[latest->second].timestamp) latest->second = index;
+  if (!bounded()) {
+    auto [latest, first_of_product] = target.latest_by_product.try_emplace(std::string(document.product), sequence);
+    if (!first_of_product && document.timestamp >= target.at(latest->second).timestamp) latest->second = sequence;
+    return insert_outcome::inserted;
+  }
+  target.held_by_product[std::string(document.product)].emplace(document.timestamp, sequence);
+  // The new document itself is never the one evicted: N >= 1 and it is the newest.
+  while (target.records.size() > settings_.max_documents_per_kind) target.evict_oldest();
   return insert_outcome::inserted;
 }
 
@@ -297,6 +322,17 @@ std::size_t in_memory_document_store::size(message_kind kind) const {
   return collection_of(kind).records.size();
 }
 
+std::uint64_t in_memory_document_store::inserted(message_kind kind) const {
+  const std::scoped_lock lock{mutex_};
+  const collection& source = collection_of(kind);
+  return source.evicted + source.records.size();
+}
+
+std::uint64_t in_memory_document_store::evicted(message_kind kind) const {
+  const std::scoped_lock lock{mutex_};
+  return collection_of(kind).evicted;
+}
+
 std::optional<std::string> in_memory_document_store::find(message_kind kind, std::string_view product_or_symbol,
                                                           std::string_view id) const {
   const std::scoped_lock lock{mutex_};
@@ -305,7 +341,7 @@ std::optional<std::string> in_memory_document_store::find(message_kind kind, std
   const auto& index = source.index_for(identity);
   const auto found = index.find(identity);
   if (found == index.end()) return std::nullopt;
-  return source.records[found->second].json;
+  return source.at(found->second).json;
 }
 
 std::vector<std::string> in_memory_document_store::documents(message_kind kind) const {
@@ -320,9 +356,15 @@ std::vector<std::string> in_memory_document_store::documents(message_kind kind) 
 std::optional<std::string> in_memory_document_store::latest(message_kind kind, std::string_view product) const {
   const std::scoped_lock lock{mutex_};
   const collection& source = collection_of(kind);
+  if (bounded()) {
+    const auto found = source.held_by_product.find(std::string(product));
+    if (found == source.held_by_product.end() || found->second.empty()) return std::nullopt;
+    // The greatest (timestamp, sequence): the greatest timestamp, ties to the later insert.
+    return source.at(found->second.rbegin()->second).json;
+  }
   const auto found = source.latest_by_product.find(std::string(product));
   if (found == source.latest_by_product.end()) return std::nullopt;
-  return source.records[found->second].json;
+  return source.at(found->second).json;
 }
 
 // ---- in_memory_cache -------------------------------------------------------------------------------

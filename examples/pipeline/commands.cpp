@@ -263,7 +263,9 @@ int run_enrich(const enrich_options& o) {
   if (!reachable("enrich", pool)) return 1;
 
   system_clock clock;
-  in_memory_ports memory{clock};
+  // Without --mongo the documents stay in this process: the newest of each kind, so that a long-running
+  // worker does not grow with every message.
+  in_memory_ports memory{clock, {}, in_memory_document_store::options{o.store_retention}};
   store_choice store;
   if (const int rc = choose_store("enrich", o.mongo_uri, o.mongo_database, memory.store, store); rc != 0) return rc;
 

@@ -35,6 +35,8 @@ struct enrich_options {
   std::chrono::milliseconds claim_idle{30'000};
   std::chrono::milliseconds claim_lease{60'000};  ///< the engine's claim_lease
   std::string claims_prefix;    ///< prepended to the idempotency keys
+  /// Without --mongo: the in-memory store keeps the newest N documents of each kind (0: all).
+  std::size_t store_retention = 500;
   double duration_seconds = 0;  ///< 0: until SIGTERM/SIGINT
   int http_port = -1;
   std::string http_host = "127.0.0.1";

@@ -66,6 +66,11 @@ run options:
                       0 = any free port (printed on stderr)
   --http-host HOST    the address it listens on (default 127.0.0.1)
   --report FILE       at the end, write the summary as JSON (counts, rates, latency quantiles)
+  --store-retention N the in-memory store keeps the newest N documents of each kind (default 500;
+                      0 = every document, memory grows with the run); the summary still counts
+                      every document stored. Not with --mongo
+  --processed-ttl S   seconds a completed message's idempotency key is remembered (default 60 with
+                      the in-memory claims, which hold about rate x S keys; 3600 with --redis)
 
 feed options (--redis is required):
   --redis URL, --mode pubsub|streams, --duration S (default: until SIGTERM/SIGINT), --rate R,
@@ -85,6 +90,8 @@ enrich options (--redis is required):
                       message whose claim another worker holds is left pending until it completes or
                       its lease runs out
   --claims-prefix P   prepend P to the idempotency keys (the feed restarts its ids at every run)
+  --store-retention N without --mongo: the in-memory store keeps the newest N documents of each
+                      kind (default 500; 0 = every document, memory grows with every message)
 
 replay-dlq options (--redis is required):
   --redis URL, --mongo URI, --mongo-db NAME, --workers N, --claims-prefix P, --json-logs
@@ -150,7 +157,7 @@ bool is_shape_flag(std::string_view flag) {
 
 // Parses `run`'s flags into options; an error message, or empty on success.
 std::string parse_run(std::vector<std::string_view> args, optaro::pipeline::run_options& o) {
-  bool mode_given = false, mongo_db_given = false, level_given = false;
+  bool mode_given = false, mongo_db_given = false, level_given = false, retention_given = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view flag = args[i];
     const auto value = [&]() -> std::optional<std::string_view> {
@@ -172,7 +179,8 @@ std::string parse_run(std::vector<std::string_view> args, optaro::pipeline::run_
                        flag == "--workers" || flag == "--products" || flag == "--redis" || flag == "--mode" ||
                        flag == "--mongo" || flag == "--mongo-db" || flag == "--log-level" ||
                        flag == "--poison-every" || flag == "--http-port" || flag == "--http-host" ||
-                       flag == "--report" || flag == "--count";
+                       flag == "--report" || flag == "--count" || flag == "--store-retention" ||
+                       flag == "--processed-ttl";
     if (!known) return "unknown option '" + std::string{flag} + "'";
     const std::optional<std::string_view> v = value();
     if (!v) return std::string{flag} + ": a value is required";
@@ -235,8 +243,18 @@ std::string parse_run(std::vector<std::string_view> args, optaro::pipeline::run_
     } else if (flag == "--http-host") {
       if (v->empty()) return bad(*v, "a host name or address");
       o.http_host = std::string{*v};
+    } else if (flag == "--store-retention") {
+      const auto n = parse_number<std::size_t>(*v);
+      if (!n) return bad(*v, "a number of documents >= 0 (0: unbounded)");
+      o.store_retention = *n;
+      retention_given = true;
+    } else if (flag == "--processed-ttl") {
+      const auto s = parse_number<double>(*v);
+      if (!s || !std::isfinite(*s) || *s <= 0 || *s > 1e9) return bad(*v, "a number of seconds > 0");
+      o.processed_ttl_seconds = *s;
     }
   }
+  if (retention_given && !o.mongo_uri.empty()) return "--store-retention is for the in-memory store, not --mongo";
   if (mode_given && o.redis_url.empty()) return "--mode needs --redis";
   if (mongo_db_given && o.mongo_uri.empty()) return "--mongo-db needs --mongo";
   if (level_given && !o.json_logs) return "--log-level needs --json-logs";
@@ -252,6 +270,7 @@ struct any_options {
   std::optional<std::size_t> workers;
   std::optional<int> http_port;
   std::optional<long> claim_idle, claim_lease;
+  std::optional<std::size_t> store_retention;
   std::vector<std::string> products;
   bool json_logs = false, quiet = false;
 };
@@ -320,6 +339,10 @@ std::string parse_any(const std::vector<std::string_view>& args, const std::set<
       const auto n = parse_number<long>(v);
       if (!n || *n < 1) return bad("milliseconds >= 1");
       o.claim_idle = n;
+    } else if (flag == "--store-retention") {
+      const auto n = parse_number<std::size_t>(v);
+      if (!n) return bad("a number of documents >= 0 (0: unbounded)");
+      o.store_retention = n;
     } else if (flag == "--claim-lease") {
       const auto n = parse_number<long>(v);
       if (!n || *n < 1) return bad("milliseconds >= 1");
@@ -365,7 +388,7 @@ int run_command(std::string_view command, const std::vector<std::string_view>& r
     const std::string error =
         parse_any(rest, {"--redis", "--mode", "--mongo", "--mongo-db", "--workers", "--consumer", "--group",
                          "--duration", "--http-port", "--http-host", "--json-logs", "--log-level", "--claim-idle",
-                         "--claim-lease", "--claims-prefix", "--quiet"}, a);
+                         "--claim-lease", "--claims-prefix", "--store-retention", "--quiet"}, a);
     if (!error.empty()) return usage_error(error);
     if (a.mode != "streams" && (!a.group.empty() || !a.consumer.empty() || a.claim_idle)) {
       return usage_error("--group, --consumer and --claim-idle need --mode streams");
@@ -381,6 +404,10 @@ int run_command(std::string_view command, const std::vector<std::string_view>& r
     if (a.claim_idle) o.claim_idle = std::chrono::milliseconds{*a.claim_idle};
     if (a.claim_lease) o.claim_lease = std::chrono::milliseconds{*a.claim_lease};
     o.claims_prefix = a.claims_prefix;
+    if (a.store_retention) {
+      if (!a.mongo.empty()) return usage_error("--store-retention is for the in-memory store, not --mongo");
+      o.store_retention = *a.store_retention;
+    }
     o.duration_seconds = a.duration.value_or(0);
     o.http_port = a.http_port.value_or(-1);
     if (!a.http_host.empty()) o.http_host = a.http_host;

@@ -218,7 +218,10 @@ int run_pipeline(const run_options& o) {
 
   // ---- ports: in memory, unless a server was named ----
   system_clock clock;
-  in_memory_ports memory{clock, in_memory_sink::options{false}};
+  // Bounded, so that a long run does not keep every document (the embedded store is only counted).
+  in_memory_document_store::options store_options;
+  store_options.max_documents_per_kind = o.store_retention;
+  in_memory_ports memory{clock, in_memory_sink::options{false}, store_options};
   // The embedded bus: bounded, so that an unpaced feed waits for the engine instead of filling memory.
   in_memory_source::options bus_options;
   bus_options.capacity = 8192;
@@ -227,6 +230,13 @@ int run_pipeline(const run_options& o) {
   enricher_config config;
   config.workers = o.workers;
   config.random_seed = o.seed;
+  // The embedded claims hold about rate x processed_ttl keys in this process: a minute by default
+  // (the in-memory bus never delivers a message twice); with Redis they live there, for the engine's hour.
+  const double processed_ttl_s = o.processed_ttl_seconds > 0 ? o.processed_ttl_seconds
+                                 : o.redis_url.empty()       ? 60.0
+                                                             : 3600.0;
+  config.processed_ttl =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>{processed_ttl_s});
 
   enricher_ports ports = memory.ports(false);
   ports.source = &bus;
@@ -346,6 +356,42 @@ int run_pipeline(const run_options& o) {
   ports.sink = &meter;
 
   enricher engine{ports, config};
+  // The run's own gauges next to the engine's (on /metrics), set once a second by the main loop: what
+  // could grow with a long run in this process. Only the ports that live here.
+  metrics_registry& registry = engine.metrics();
+  const bool embedded_bus = ports.source == &bus;
+  const bool embedded_claims = ports.idempotency == &memory.claims;
+  const bool embedded_store = store == &memory.store;
+  gauge* bus_pending = embedded_bus ? &registry.add_gauge("optaro_pipeline_bus_pending",
+                                                          "Messages on the in-memory bus not yet received")
+                                    : nullptr;
+  gauge* bus_unacknowledged = embedded_bus ? &registry.add_gauge("optaro_pipeline_bus_unacknowledged",
+                                                                 "In-memory bus deliveries received, not acknowledged")
+                                           : nullptr;
+  gauge* claims_held = embedded_claims ? &registry.add_gauge("optaro_pipeline_claims_held",
+                                                             "In-memory idempotency entries held (live or expired)")
+                                       : nullptr;
+  std::array<gauge*, kind_count> store_held{};
+  if (embedded_store) {
+    for (const message_kind k : all_kinds) {
+      store_held[index_of(k)] = &registry.add_gauge("optaro_pipeline_store_documents",
+                                                    "Documents held by the in-memory store",
+                                                    {{"kind", std::string{to_string(k)}}});
+    }
+  }
+  gauge* cache_keys = ports.cache == &memory.cache
+                          ? &registry.add_gauge("optaro_pipeline_cache_keys", "Live keys of the in-memory cache")
+                          : nullptr;
+  const auto update_run_gauges = [&] {
+    if (bus_pending != nullptr) bus_pending->set(static_cast<double>(bus.pending()));
+    if (bus_unacknowledged != nullptr) bus_unacknowledged->set(static_cast<double>(bus.unacknowledged()));
+    if (claims_held != nullptr) claims_held->set(static_cast<double>(memory.claims.size()));
+    for (const message_kind k : all_kinds) {
+      if (store_held[index_of(k)] != nullptr) store_held[index_of(k)]->set(static_cast<double>(memory.store.size(k)));
+    }
+    if (cache_keys != nullptr) cache_keys->set(static_cast<double>(memory.cache.size()));
+  };
+  update_run_gauges();
   engine.start();
   std::unique_ptr<http_server> http;  // destroyed before the engine
   if (o.http_port >= 0) {
@@ -444,6 +490,7 @@ int run_pipeline(const run_options& o) {
     wait_a_little();
     if (steady::now() >= next_frame) {
       take_frame("");
+      update_run_gauges();
       next_frame += 1s;
     }
   }
@@ -500,7 +547,8 @@ int run_pipeline(const run_options& o) {
     const std::size_t i = index_of(k);
     produced[i] = generator.produced(k) - poison.replaced(k);  // poison is an expected dead letter
     published[i] = meter.published(k);
-    std::uint64_t in_store = memory.store.size(k);
+    // Every document inserted, including those the retention bound evicted since.
+    std::uint64_t in_store = memory.store.inserted(k);
 #ifdef OPTARO_PIPELINE_WITH_MONGO
     if (mongo_store) {
       try {
@@ -584,6 +632,15 @@ int run_pipeline(const run_options& o) {
   }
   if (pump.publish_retries() > 0) std::printf("  note        %s feed publishes retried\n", grouped(pump.publish_retries()).c_str());
   if (repeated > 0) std::printf("  note        %s store inserts found their own earlier insert\n", grouped(repeated).c_str());
+  if (embedded_store && o.store_retention > 0) {
+    std::uint64_t evicted = 0;
+    for (const message_kind k : all_kinds) evicted += memory.store.evicted(k);
+    if (evicted > 0) {
+      std::printf("  note        the in-memory store holds the newest %s documents of each kind (--store-retention); "
+                  "%s older ones were evicted after being stored\n",
+                  grouped(o.store_retention).c_str(), grouped(evicted).c_str());
+    }
+  }
   if (!drain_note.empty()) std::printf("  note        %s\n", drain_note.c_str());
   if (!store_note.empty()) std::printf("  note        %s\n", store_note.c_str());
   if (!feed_error.empty()) std::printf("  error       the feed stopped: %s\n", feed_error.c_str());
@@ -609,6 +666,14 @@ int run_pipeline(const run_options& o) {
       report["stored"][name] = stored[index_of(k)];
       report["published"][name] = published[index_of(k)];
     }
+    if (embedded_store) {
+      report["store_retention"] = o.store_retention;
+      for (const message_kind k : all_kinds) {
+        report["store_held"][std::string{to_string(k)}] = memory.store.size(k);
+        report["store_evicted"][std::string{to_string(k)}] = memory.store.evicted(k);
+      }
+    }
+    report["processed_ttl_seconds"] = processed_ttl_s;
     report["enriched"] = stats.enriched;
     report["enriched_per_second"] = static_cast<double>(stats.enriched) / total_s;
     report["latency_ms"] = {{"p50", std::min(latency.quantile(0.5), max_ms)},

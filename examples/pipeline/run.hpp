@@ -30,6 +30,13 @@ struct run_options {
   int http_port = -1;  ///< >= 0: serve /metrics and /health on it (0: any free port)
   std::string http_host = "127.0.0.1";
   std::string report_file;  ///< non-empty: the summary as JSON into this file
+  /// The embedded document store keeps the newest N documents of each kind (0: all, unbounded). Not
+  /// with --mongo. The run's books count every insert, evicted or not.
+  std::size_t store_retention = 500;
+  /// How long a completed message's idempotency key is remembered (enricher_config::processed_ttl), in
+  /// seconds; 0: the default, 60 s with the embedded claims (their memory is this process's: about
+  /// rate x TTL keys) and 3600 s (the engine's default) with --redis, where the keys live in Redis.
+  double processed_ttl_seconds = 0;
 };
 
 /// Runs the pipeline and prints its summary; the process's exit code: 0 when nothing was lost or

@@ -84,9 +84,10 @@ class idempotency_store {
 
 /// In-process idempotency store: a hash map split into shards, each behind its own mutex, so that
 /// workers claiming different keys rarely wait for each other. Leases and TTLs are read from the
-/// injected clock. Expired entries are purged by the operations themselves (each shard sweeps itself
-/// after as many operations as it holds entries, an amortised O(1) per operation), so memory stays
-/// proportional to the live keys.
+/// injected clock. Expired entries are purged by the operations themselves: each operation examines
+/// the next few buckets of its shard (O(1), no pauses), so a shard is swept once every few operations
+/// per bucket and, under a steady load, holds at most about 1.3 times its live keys. A store that
+/// receives no more operations keeps its expired entries until purge_expired().
 class in_memory_idempotency_store final : public idempotency_store {
  public:
   struct options {

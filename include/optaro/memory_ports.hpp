@@ -14,10 +14,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <optaro/clock.hpp>
@@ -152,9 +154,24 @@ class callback_sink final : public message_sink {
 /// The three collections, in memory, with the identities of ports.hpp: (product, id) for underlying
 /// ticks, (symbol, id) for option quotes, id for option chains. For tests and demos,
 /// set_available(false) makes insert fail with retryable_error, as a server that went away does.
+///
+/// Retention: by default (max_documents_per_kind = 0) the store keeps every document for its lifetime,
+/// so its memory grows with every insert. With max_documents_per_kind = N it keeps the newest N
+/// documents of each kind, by insertion order: the insert that would hold N + 1 evicts the oldest
+/// document of that kind, and with it every trace of it (find, latest, documents, size; latest then
+/// answers with the product's newest remaining document, or nullopt when none remains). As with a
+/// capped collection or a TTL index, the store forgets an evicted identity: inserting it again stores
+/// it again (insert_outcome::inserted), so deduplication beyond the window is the idempotency store's
+/// job (enricher_config::processed_ttl), and N should cover more than the time in which a message can
+/// be delivered again. inserted() counts every document ever inserted, evicted() those evicted.
 class in_memory_document_store final : public document_store {
  public:
+  struct options {
+    std::size_t max_documents_per_kind = 0;  ///< newest documents kept per kind; 0 = all (unbounded)
+  };
+
   in_memory_document_store();
+  explicit in_memory_document_store(options settings);
   in_memory_document_store(const in_memory_document_store&) = delete;
   in_memory_document_store& operator=(const in_memory_document_store&) = delete;
   in_memory_document_store(in_memory_document_store&&) = delete;
@@ -169,8 +186,14 @@ class in_memory_document_store final : public document_store {
   void set_available(bool available);
   /// Every call of insert, including those that failed or found a duplicate.
   [[nodiscard]] std::uint64_t inserts_attempted() const;
-  /// Documents stored of one kind.
+  /// Documents stored of one kind (held now: at most max_documents_per_kind when bounded).
   [[nodiscard]] std::size_t size(message_kind kind) const;
+  /// Documents of one kind ever inserted (size + evicted).
+  [[nodiscard]] std::uint64_t inserted(message_kind kind) const;
+  /// Documents of one kind evicted by the retention bound.
+  [[nodiscard]] std::uint64_t evicted(message_kind kind) const;
+  /// The retention bound (options).
+  [[nodiscard]] std::size_t max_documents_per_kind() const noexcept { return settings_.max_documents_per_kind; }
   /// The JSON of the document with this identity; `product_or_symbol` is the product for underlying
   /// ticks, the symbol for option quotes, and ignored for option chains.
   [[nodiscard]] std::optional<std::string> find(message_kind kind, std::string_view product_or_symbol,
@@ -186,21 +209,32 @@ class in_memory_document_store final : public document_store {
     std::string product;
     timestamp_ns timestamp = 0;
     std::string json;
+    std::string identity;  // bounded stores only: the index entry to drop on eviction
   };
   // A deque and an index in shards: a store of millions of documents grows without the pauses (tens of
-  // milliseconds, every writer waiting) of relocating one vector or rehashing one table.
+  // milliseconds, every writer waiting) of relocating one vector or rehashing one table. Records are
+  // numbered by insertion (a sequence number per kind); records.front() is number `evicted`.
   static constexpr std::size_t index_shards = 64;
   struct collection {
     std::deque<record> records;  // insertion order
-    std::array<std::unordered_map<std::string, std::size_t>, index_shards> by_identity;
-    std::unordered_map<std::string, std::size_t> latest_by_product;
-    [[nodiscard]] std::unordered_map<std::string, std::size_t>& index_for(std::string_view identity);
-    [[nodiscard]] const std::unordered_map<std::string, std::size_t>& index_for(std::string_view identity) const;
+    std::uint64_t evicted = 0;   // records dropped from the front
+    std::array<std::unordered_map<std::string, std::uint64_t>, index_shards> by_identity;  // -> sequence
+    // Unbounded: the sequence of each product's latest document.
+    std::unordered_map<std::string, std::uint64_t> latest_by_product;
+    // Bounded: each product's (timestamp, sequence) of the documents held, so that evicting the latest
+    // finds the next one in O(log n).
+    std::unordered_map<std::string, std::set<std::pair<timestamp_ns, std::uint64_t>>> held_by_product;
+    [[nodiscard]] std::unordered_map<std::string, std::uint64_t>& index_for(std::string_view identity);
+    [[nodiscard]] const std::unordered_map<std::string, std::uint64_t>& index_for(std::string_view identity) const;
+    [[nodiscard]] const record& at(std::uint64_t sequence) const { return records[sequence - evicted]; }
+    void evict_oldest();
   };
 
   [[nodiscard]] const collection& collection_of(message_kind kind) const;
   [[nodiscard]] collection& collection_of(message_kind kind);
+  [[nodiscard]] bool bounded() const noexcept { return settings_.max_documents_per_kind > 0; }
 
+  options settings_;
   mutable std::mutex mutex_;
   std::vector<collection> collections_;  // one per message_kind
   bool available_ = true;
@@ -209,7 +243,7 @@ class in_memory_document_store final : public document_store {
 
 /// The Redis keys in memory: strings, sorted sets and hashes, each with a TTL read from the injected
 /// clock. An expired key is invisible at once and its memory freed by a later operation (a sweep after
-/// as many operations as keys held: amortised O(1), as in in_memory_idempotency_store). As in Redis,
+/// as many operations as keys held: amortised O(1); the cache holds a few keys per product). As in Redis,
 /// writing a key replaces whatever type it held; get() of a key that is not a string is nullopt.
 class in_memory_cache final : public cache {
  public:
@@ -284,8 +318,9 @@ class in_memory_dead_letter_queue final : public dead_letter_queue {
 ///   optaro::in_memory_ports memory{clock};
 ///   optaro::enricher engine{memory.ports(), config};
 struct in_memory_ports {
-  explicit in_memory_ports(const clock& time_source, in_memory_sink::options sink_options = {})
-      : time(time_source), sink(sink_options), cache(time_source), claims(time_source) {}
+  explicit in_memory_ports(const clock& time_source, in_memory_sink::options sink_options = {},
+                           in_memory_document_store::options store_options = {})
+      : time(time_source), sink(sink_options), store(store_options), cache(time_source), claims(time_source) {}
 
   /// These ports for an enricher; with_source: it also reads `source` (else only submit()).
   [[nodiscard]] enricher_ports ports(bool with_source = false) {

@@ -1,6 +1,6 @@
 // The in-memory ports (src/memory_ports.cpp): the source's FIFO order, receipts, acknowledgements,
 // redelivery, close and backpressure; the sink's records and subscribers; the store's identities per
-// kind, duplicates and latest(); the cache's TTLs on a manual clock and atomic smile replacement;
+// kind, duplicates and latest(), and its retention bound; the cache's TTLs on a manual clock and atomic smile replacement;
 // injected faults; and threads hammering each port (the counts come out exact).
 #include <algorithm>
 #include <atomic>
@@ -434,6 +434,174 @@ TEST(InMemoryDocumentStore, RacingInsertsOfTheSameIdentitiesInsertEachOnce) {
   EXPECT_EQ(store.size(message_kind::underlying), ids);
   EXPECT_EQ(store.inserts_attempted(), ids * threads_count);
   EXPECT_EQ(store.latest(message_kind::underlying, "NIFTY"), std::to_string(ids - 1));
+}
+
+// ---- document store: retention ---------------------------------------------------------------------
+
+optaro::in_memory_document_store bounded_store(std::size_t n) {
+  return optaro::in_memory_document_store{optaro::in_memory_document_store::options{n}};
+}
+
+TEST(InMemoryDocumentStoreRetention, UnboundedByDefault) {
+  optaro::in_memory_document_store store;
+  EXPECT_EQ(store.max_documents_per_kind(), 0U);
+  for (std::size_t i = 0; i < 2000; ++i) {
+    ASSERT_EQ(store.insert(tick("NIFTY", numbered("", i), static_cast<optaro::timestamp_ns>(i), "x")),
+              insert_outcome::inserted);
+  }
+  EXPECT_EQ(store.size(message_kind::underlying), 2000U);
+  EXPECT_EQ(store.inserted(message_kind::underlying), 2000U);
+  EXPECT_EQ(store.evicted(message_kind::underlying), 0U);
+  EXPECT_EQ(store.find(message_kind::underlying, "NIFTY", "0"), "x");
+}
+
+TEST(InMemoryDocumentStoreRetention, KeepsTheNewestNOfEachKindAndForgetsTheOldestEverywhere) {
+  auto store = bounded_store(3);
+  for (std::size_t i = 1; i <= 5; ++i) {
+    const std::string id = numbered("", i);
+    ASSERT_EQ(store.insert(tick("NIFTY", id, static_cast<optaro::timestamp_ns>(i), numbered("t", i))),
+              insert_outcome::inserted);
+  }
+  // Another kind is bounded on its own: a chain does not evict a tick.
+  stored_document chain;
+  chain.kind = message_kind::option_chain;
+  chain.product = "NIFTY";
+  chain.id = "c1";
+  chain.json = "c1";
+  ASSERT_EQ(store.insert(chain), insert_outcome::inserted);
+
+  EXPECT_EQ(store.size(message_kind::underlying), 3U);
+  EXPECT_EQ(store.inserted(message_kind::underlying), 5U);
+  EXPECT_EQ(store.evicted(message_kind::underlying), 2U);
+  EXPECT_EQ(store.size(message_kind::option_chain), 1U);
+  EXPECT_EQ(store.evicted(message_kind::option_chain), 0U);
+  EXPECT_EQ(store.documents(message_kind::underlying), (std::vector<std::string>{"t3", "t4", "t5"}));
+  EXPECT_EQ(store.find(message_kind::underlying, "NIFTY", "1"), std::nullopt);
+  EXPECT_EQ(store.find(message_kind::underlying, "NIFTY", "2"), std::nullopt);
+  EXPECT_EQ(store.find(message_kind::underlying, "NIFTY", "3"), "t3");
+  EXPECT_EQ(store.find(message_kind::underlying, "NIFTY", "5"), "t5");
+  EXPECT_EQ(store.find(message_kind::option_chain, "", "c1"), "c1");
+  EXPECT_EQ(store.latest(message_kind::underlying, "NIFTY"), "t5");
+  EXPECT_EQ(store.inserts_attempted(), 6U);
+}
+
+TEST(InMemoryDocumentStoreRetention, ADuplicateOfAHeldIdentityIsStillADuplicate) {
+  auto store = bounded_store(2);
+  ASSERT_EQ(store.insert(tick("NIFTY", "1", 1, "t1")), insert_outcome::inserted);
+  ASSERT_EQ(store.insert(tick("NIFTY", "2", 2, "t2")), insert_outcome::inserted);
+  EXPECT_EQ(store.insert(tick("NIFTY", "2", 2, "t2-again")), insert_outcome::duplicate);
+  EXPECT_EQ(store.insert(tick("NIFTY", "1", 1, "t1-again")), insert_outcome::duplicate);
+  // A duplicate stores nothing, so it evicts nothing.
+  EXPECT_EQ(store.documents(message_kind::underlying), (std::vector<std::string>{"t1", "t2"}));
+  EXPECT_EQ(store.evicted(message_kind::underlying), 0U);
+}
+
+TEST(InMemoryDocumentStoreRetention, AnEvictedIdentityIsForgottenAndStoredAgainAsNew) {
+  // Documented: beyond the window the store no longer deduplicates (a capped collection, a TTL index);
+  // the idempotency store's processed_ttl is what keeps a redelivery from being processed twice.
+  auto store = bounded_store(2);
+  ASSERT_EQ(store.insert(tick("NIFTY", "1", 1, "t1")), insert_outcome::inserted);
+  ASSERT_EQ(store.insert(tick("NIFTY", "2", 2, "t2")), insert_outcome::inserted);
+  ASSERT_EQ(store.insert(tick("NIFTY", "3", 3, "t3")), insert_outcome::inserted);  // evicts 1
+  ASSERT_EQ(store.find(message_kind::underlying, "NIFTY", "1"), std::nullopt);
+  EXPECT_EQ(store.insert(tick("NIFTY", "1", 1, "t1-again")), insert_outcome::inserted);  // evicts 2
+  EXPECT_EQ(store.find(message_kind::underlying, "NIFTY", "1"), "t1-again");
+  EXPECT_EQ(store.find(message_kind::underlying, "NIFTY", "2"), std::nullopt);
+  EXPECT_EQ(store.documents(message_kind::underlying), (std::vector<std::string>{"t3", "t1-again"}));
+  EXPECT_EQ(store.inserted(message_kind::underlying), 4U);
+  EXPECT_EQ(store.evicted(message_kind::underlying), 2U);
+  // Latest is by timestamp among the documents held: t3, although t1-again came later.
+  EXPECT_EQ(store.latest(message_kind::underlying, "NIFTY"), "t3");
+}
+
+TEST(InMemoryDocumentStoreRetention, LatestFallsBackToTheNewestDocumentHeldOrNone) {
+  auto store = bounded_store(3);
+  ASSERT_EQ(store.insert(tick("NIFTY", "1", 50, "n50")), insert_outcome::inserted);  // latest of NIFTY
+  ASSERT_EQ(store.insert(tick("BANKNIFTY", "1", 5, "b5")), insert_outcome::inserted);
+  ASSERT_EQ(store.insert(tick("NIFTY", "2", 10, "n10")), insert_outcome::inserted);  // late: older timestamp
+  EXPECT_EQ(store.latest(message_kind::underlying, "NIFTY"), "n50");
+  ASSERT_EQ(store.insert(tick("NIFTY", "3", 20, "n20")), insert_outcome::inserted);  // evicts n50
+  EXPECT_EQ(store.latest(message_kind::underlying, "NIFTY"), "n20");
+  ASSERT_EQ(store.insert(tick("NIFTY", "4", 20, "n20-later")), insert_outcome::inserted);  // evicts b5
+  EXPECT_EQ(store.latest(message_kind::underlying, "NIFTY"), "n20-later");  // ties: the later insert
+  EXPECT_EQ(store.latest(message_kind::underlying, "BANKNIFTY"), std::nullopt);  // its only one is gone
+  EXPECT_EQ(store.find(message_kind::underlying, "BANKNIFTY", "1"), std::nullopt);
+  ASSERT_EQ(store.insert(tick("NIFTY", "5", 1, "n1")), insert_outcome::inserted);  // evicts n10
+  EXPECT_EQ(store.latest(message_kind::underlying, "NIFTY"), "n20-later");
+  EXPECT_EQ(store.documents(message_kind::underlying), (std::vector<std::string>{"n20", "n20-later", "n1"}));
+}
+
+TEST(InMemoryDocumentStoreRetention, QuotesAreBoundedAndIdentifiedBySymbol) {
+  auto store = bounded_store(1);
+  stored_document quote;
+  quote.kind = message_kind::option_quote;
+  quote.product = "NIFTY";
+  quote.id = "7";
+  quote.symbol = "NIFTY25JAN21500CE";
+  quote.json = "ce";
+  ASSERT_EQ(store.insert(quote), insert_outcome::inserted);
+  quote.symbol = "NIFTY25JAN21500PE";
+  quote.json = "pe";
+  ASSERT_EQ(store.insert(quote), insert_outcome::inserted);
+  EXPECT_EQ(store.find(message_kind::option_quote, "NIFTY25JAN21500CE", "7"), std::nullopt);
+  EXPECT_EQ(store.find(message_kind::option_quote, "NIFTY25JAN21500PE", "7"), "pe");
+  EXPECT_EQ(store.latest(message_kind::option_quote, "NIFTY"), "pe");
+  EXPECT_EQ(store.size(message_kind::option_quote), 1U);
+}
+
+TEST(InMemoryDocumentStoreRetention, ManyInsertsKeepExactlyTheNewestAndCountsAddUp) {
+  constexpr std::size_t keep = 100, total = 10'000;
+  auto store = bounded_store(keep);
+  for (std::size_t i = 0; i < total; ++i) {
+    const std::string product = i % 2 == 0 ? "NIFTY" : "BANKNIFTY";
+    ASSERT_EQ(store.insert(tick(product, numbered("", i), static_cast<optaro::timestamp_ns>(i), numbered("t", i))),
+              insert_outcome::inserted);
+  }
+  EXPECT_EQ(store.size(message_kind::underlying), keep);
+  EXPECT_EQ(store.inserted(message_kind::underlying), total);
+  EXPECT_EQ(store.evicted(message_kind::underlying), total - keep);
+  const std::vector<std::string> held = store.documents(message_kind::underlying);
+  ASSERT_EQ(held.size(), keep);
+  EXPECT_EQ(held.front(), numbered("t", total - keep));
+  EXPECT_EQ(held.back(), numbered("t", total - 1));
+  for (std::size_t i = 0; i < total; ++i) {
+    const std::string product = i % 2 == 0 ? "NIFTY" : "BANKNIFTY";
+    EXPECT_EQ(store.find(message_kind::underlying, product, numbered("", i)).has_value(), i >= total - keep) << i;
+  }
+  EXPECT_EQ(store.latest(message_kind::underlying, "NIFTY"), numbered("t", total - 2));
+  EXPECT_EQ(store.latest(message_kind::underlying, "BANKNIFTY"), numbered("t", total - 1));
+}
+
+TEST(InMemoryDocumentStoreRetention, RacingInsertsStayBoundedAndCountEachIdentityOnce) {
+  constexpr std::size_t threads_count = 4, ids = 2000, keep = 64;
+  auto store = bounded_store(keep);
+  std::atomic<std::size_t> inserted{0};
+  std::latch start{threads_count};
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < threads_count; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      // Disjoint ids per thread: every insert is new, so the counts are exact.
+      for (std::size_t i = 0; i < ids; ++i) {
+        const std::string id = numbered(numbered("", t) + "-", i);
+        if (store.insert(tick("NIFTY", id, static_cast<optaro::timestamp_ns>(i), id)) == insert_outcome::inserted) {
+          ++inserted;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(inserted.load(), ids * threads_count);
+  EXPECT_EQ(store.size(message_kind::underlying), keep);
+  EXPECT_EQ(store.inserted(message_kind::underlying), ids * threads_count);
+  EXPECT_EQ(store.evicted(message_kind::underlying), ids * threads_count - keep);
+  EXPECT_TRUE(store.latest(message_kind::underlying, "NIFTY").has_value());
+}
+
+TEST(InMemoryPorts, PassStoreOptionsToTheStore) {
+  optaro::manual_clock time;
+  optaro::in_memory_ports memory{time, {}, optaro::in_memory_document_store::options{7}};
+  EXPECT_EQ(memory.store.max_documents_per_kind(), 7U);
 }
 
 // ---- cache -----------------------------------------------------------------------------------------
