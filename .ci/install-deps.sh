@@ -3,7 +3,7 @@
 # Idempotent and quick when there is nothing to do: packages already installed are not asked for,
 # and apt is not touched at all when everything is present. Run as root, or as a user with sudo.
 #
-#   bash .ci/install-deps.sh            # everything (build, tests, benchmarks, Python extension)
+#   bash .ci/install-deps.sh            # everything (build, tests, benchmarks, Python extension, fuzzing)
 set -euo pipefail
 
 packages=(
@@ -11,6 +11,8 @@ packages=(
   libeigen3-dev libboost-math-dev nlohmann-json3-dev libsimdjson-dev
   pybind11-dev libgtest-dev libgmock-dev libbenchmark-dev
   pkg-config libhiredis-dev redis-server redis-tools libmongoc-dev
+  # .ci/fuzz.sh: Clang 14 and its runtimes (libFuzzer, ASan, UBSan), only recommended by clang-14
+  clang libclang-rt-14-dev
 )
 
 # Python: the tests need an interpreter that can create a venv and build an extension (Python.h).
